@@ -1,0 +1,35 @@
+// Registry of subcommands: each cmd_*.cpp exposes one register_* function listed in
+// commands.cpp; it adds its CLI11 subcommand and the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace qmix::cli {
+
+class CommandTable {
+ public:
+  // `run` returns the process exit code.
+  void add(CLI::App* sub, std::function<int()> run) { entries_.push_back({sub, std::move(run)}); }
+  int run_selected(const CLI::App& app) const;
+
+ private:
+  struct Entry {
+    CLI::App* sub;
+    std::function<int()> run;
+  };
+  std::vector<Entry> entries_;
+};
+
+void register_commands(CLI::App& app, CommandTable& table);
+
+// Prints "qmix: <message>" on stderr and returns exit code 1.
+int report_error(const Error& error);
+
+}  // namespace qmix::cli

@@ -1,0 +1,2 @@
+// placeholder so the module library exists until its code lands
+namespace qmix {}

@@ -1,0 +1,6 @@
+// bf16: not implemented yet (stub kernels).
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels bf16_scalar() { return {}; }
+}  // namespace qmix::kernels

@@ -1,0 +1,6 @@
+// iq2_s: not implemented yet (stub kernels).
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels iq2_s_scalar() { return {}; }
+}  // namespace qmix::kernels

@@ -1,0 +1,6 @@
+// iq2_xs: no AVX2 kernels yet; the scalar ones are used.
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels iq2_xs_avx2() { return {}; }
+}  // namespace qmix::kernels

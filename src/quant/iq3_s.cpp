@@ -1,0 +1,6 @@
+// iq3_s: not implemented yet (stub kernels).
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels iq3_s_scalar() { return {}; }
+}  // namespace qmix::kernels

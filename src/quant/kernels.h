@@ -1,0 +1,43 @@
+// Per-format kernel sets; each is defined in the format's own file (q4_k.cpp,
+// q4_k_avx2.cpp). Only types.cpp refers to these.
+#pragma once
+
+#include "quant/types.h"
+
+namespace qmix::kernels {
+
+#define QMIX_DECLARE_KERNELS(t) \
+  QuantKernels t##_scalar();    \
+  QuantKernels t##_avx2();
+
+QMIX_DECLARE_KERNELS(f32)
+QMIX_DECLARE_KERNELS(f16)
+QMIX_DECLARE_KERNELS(bf16)
+QMIX_DECLARE_KERNELS(q4_0)
+QMIX_DECLARE_KERNELS(q4_1)
+QMIX_DECLARE_KERNELS(q5_0)
+QMIX_DECLARE_KERNELS(q5_1)
+QMIX_DECLARE_KERNELS(q8_0)
+QMIX_DECLARE_KERNELS(q8_1)
+QMIX_DECLARE_KERNELS(q2_k)
+QMIX_DECLARE_KERNELS(q3_k)
+QMIX_DECLARE_KERNELS(q4_k)
+QMIX_DECLARE_KERNELS(q5_k)
+QMIX_DECLARE_KERNELS(q6_k)
+QMIX_DECLARE_KERNELS(q8_k)
+QMIX_DECLARE_KERNELS(iq4_nl)
+QMIX_DECLARE_KERNELS(iq4_xs)
+QMIX_DECLARE_KERNELS(iq3_s)
+QMIX_DECLARE_KERNELS(iq3_xxs)
+QMIX_DECLARE_KERNELS(iq2_s)
+QMIX_DECLARE_KERNELS(iq2_xs)
+QMIX_DECLARE_KERNELS(iq2_xxs)
+QMIX_DECLARE_KERNELS(iq1_s)
+QMIX_DECLARE_KERNELS(iq1_m)
+QMIX_DECLARE_KERNELS(tq1_0)
+QMIX_DECLARE_KERNELS(tq2_0)
+QMIX_DECLARE_KERNELS(mxfp4)
+
+#undef QMIX_DECLARE_KERNELS
+
+}  // namespace qmix::kernels

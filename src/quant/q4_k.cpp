@@ -1,0 +1,6 @@
+// q4_k: not implemented yet (stub kernels).
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels q4_k_scalar() { return {}; }
+}  // namespace qmix::kernels

@@ -1,0 +1,6 @@
+// q4_k: no AVX2 kernels yet; the scalar ones are used.
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels q4_k_avx2() { return {}; }
+}  // namespace qmix::kernels

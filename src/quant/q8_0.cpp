@@ -1,0 +1,6 @@
+// q8_0: not implemented yet (stub kernels).
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels q8_0_scalar() { return {}; }
+}  // namespace qmix::kernels

@@ -1,0 +1,6 @@
+// q8_0: no AVX2 kernels yet; the scalar ones are used.
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels q8_0_avx2() { return {}; }
+}  // namespace qmix::kernels

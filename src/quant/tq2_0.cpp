@@ -1,0 +1,6 @@
+// tq2_0: not implemented yet (stub kernels).
+#include "quant/kernels.h"
+
+namespace qmix::kernels {
+QuantKernels tq2_0_scalar() { return {}; }
+}  // namespace qmix::kernels
