@@ -9,3 +9,15 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQMIX_SANIT
 cmake --build build-asan -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -j"$(nproc)" --output-on-failure -E 'Shared'
+
+# Fuzz the GGUF parser for a bounded time (clang's libFuzzer), seeded with small valid files.
+if command -v clang++ >/dev/null; then
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DQMIX_FUZZ=ON -DQMIX_BUILD_TESTS=OFF -DQMIX_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-fuzz -j"$(nproc)" --target gguf_parser_fuzz
+  corpus=$(mktemp -d)
+  cp testdata/gguf/*.gguf "$corpus"/ 2>/dev/null || true
+  ./build-fuzz/fuzz/gguf_parser_fuzz -max_total_time="${QMIX_FUZZ_SECONDS:-60}" -max_len=65536 \
+    -rss_limit_mb=2048 "$corpus" 2>&1 | tail -n 3
+  rm -rf "$corpus"
+fi
