@@ -1,5 +1,6 @@
 #include "core/cpu.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
