@@ -1,0 +1,167 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qmix {
+
+namespace {
+// llama.cpp's rope type per architecture: only llama rotates adjacent pairs.
+ops::RopeStyle rope_style_for(Arch arch) {
+  return arch == Arch::kLlama ? ops::RopeStyle::kNormal : ops::RopeStyle::kNeox;
+}
+
+void resize(std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); }
+}  // namespace
+
+Engine::Engine(const HParams& hp, ModelWeights weights, const EngineOptions& options)
+    : hp_(hp), weights_(std::move(weights)), pool_(options.threads) {
+  ctx_.pool = &pool_;
+  ctx_.mode = options.mode;
+  ctx_.observer = options.observer;
+  rope_style_ = rope_style_for(hp.arch->arch);
+}
+
+Expected<std::unique_ptr<Engine>> Engine::create(const GgufModel& model, const EngineOptions& options) {
+  QMIX_TRY_ASSIGN(HParams hp, read_hparams(model.metadata()));
+  if (hp.arch->hybrid)
+    return make_error(ErrorCode::kUnsupported, "{}: the {} hybrid architecture is not supported by the engine yet",
+                      model.display_name(), hp.arch->name);
+  QMIX_TRY_ASSIGN(ModelWeights w, load_weights(model, hp));
+  std::unique_ptr<Engine> e(new Engine(hp, std::move(w), options));
+  // Qwen3-MoE renormalises the top-k router weights; llama.cpp has no key for it, so the
+  // optional expert_weights_norm key only overrides that default.
+  QMIX_TRY_ASSIGN(const int64_t norm_topk,
+                  model.metadata().get_int_or(std::string(hp.arch->name) + ".expert_weights_norm", 1));
+  e->norm_topk_ = norm_topk != 0;
+  QMIX_TRY(e->cache_small_tensors());
+  return e;
+}
+
+Status Engine::cache_small_tensors() {
+  auto add = [&](const WeightRef& w) {
+    if (!w.present() || small_.count(w.data)) return;
+    std::vector<float> v(static_cast<size_t>(w.cols * w.rows * w.experts));
+    for (int64_t e = 0; e < w.experts; ++e)
+      for (int64_t r = 0; r < w.rows; ++r) dequantize_row(w, e, r, v.data() + (e * w.rows + r) * w.cols);
+    small_.emplace(w.data, std::move(v));
+  };
+  add(weights_.output_norm);
+  for (const auto& l : weights_.layers)
+    for (const WeightRef* w : {&l.attn_norm, &l.attn_q_norm, &l.attn_k_norm, &l.post_attn_norm,
+                               &l.ffn_norm, &l.ssm_conv1d, &l.ssm_a, &l.ssm_dt, &l.ssm_norm})
+      add(*w);
+  return ok_status();
+}
+
+const float* Engine::small(const WeightRef& w) const {
+  const auto it = small_.find(w.data);
+  QMIX_CHECK(it != small_.end());
+  return it->second.data();
+}
+
+Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64_t logits_from) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t E = hp_.n_embd;
+  if (n == 0 || logits_from < 0 || logits_from > n)
+    return make_error(ErrorCode::kInvalidArgument, "eval: bad token count {} / logits_from {}", n, logits_from);
+  Scratch s(n, E);
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t id = tokens[static_cast<size_t>(t)];
+    if (id < 0 || id >= weights_.token_embd.rows)
+      return make_error(ErrorCode::kInvalidArgument, "token id {} outside the vocabulary ({})", id,
+                        weights_.token_embd.rows);
+    dequantize_row(weights_.token_embd, 0, id, s.x.data() + t * E);
+  }
+  for (int64_t il = 0; il < hp_.n_layer; ++il) {
+    if (hp_.is_attention_layer(il)) attention_block(il, s, n);
+    else gated_delta_block(il, s, n);
+    if (weights_.layers[static_cast<size_t>(il)].ffn_gate_inp.present()) moe_block(il, s, n);
+    else ffn_block(il, s, n);
+  }
+  const int64_t n_out = n - logits_from;
+  const float eps = static_cast<float>(hp_.rms_eps);
+  for (int64_t t = 0; t < n_out; ++t)
+    ops::rms_norm(s.x.data() + (logits_from + t) * E, small(weights_.output_norm), eps, E, s.xn.data() + t * E);
+  std::vector<float> logits(static_cast<size_t>(n_out * n_vocab()));
+  ctx_.observe(weights_.output, s.xn.data(), n_out);
+  matmul(ctx_, weights_.output, 0, s.xn.data(), n_out, logits.data());
+  return logits;
+}
+
+void Engine::attention_block(int64_t il, Scratch& s, int64_t n) {
+  const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
+  const int64_t E = hp_.n_embd, hd = hp_.head_dim_k, hd_v = hp_.head_dim_v;
+  const int64_t nh = hp_.n_head, nkv = hp_.n_head_kv;
+  const float eps = static_cast<float>(hp_.rms_eps);
+  for (int64_t t = 0; t < n; ++t)
+    ops::rms_norm(s.x.data() + t * E, small(L.attn_norm), eps, E, s.xn.data() + t * E);
+  resize(s.q, n * L.attn_q.rows);
+  resize(s.k, n * nkv * hd);
+  resize(s.v, n * nkv * hd_v);
+  for (const WeightRef* w : {&L.attn_q, &L.attn_k, &L.attn_v}) ctx_.observe(*w, s.xn.data(), n);
+  matmul(ctx_, L.attn_q, 0, s.xn.data(), n, s.q.data());
+  matmul(ctx_, L.attn_k, 0, s.xn.data(), n, s.k.data());
+  matmul(ctx_, L.attn_v, 0, s.xn.data(), n, s.v.data());
+  for (int64_t t = 0; t < n; ++t) {
+    float* q = s.q.data() + t * nh * hd;
+    float* k = s.k.data() + t * nkv * hd;
+    if (L.attn_q_norm.present())
+      for (int64_t h = 0; h < nh; ++h) ops::rms_norm(q + h * hd, small(L.attn_q_norm), eps, hd, q + h * hd);
+    if (L.attn_k_norm.present())
+      for (int64_t h = 0; h < nkv; ++h) ops::rms_norm(k + h * hd, small(L.attn_k_norm), eps, hd, k + h * hd);
+    ops::rope(q, nh, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
+    ops::rope(k, nkv, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
+  }
+  attend(s, n, nh, nkv, hd, hd_v);
+  ctx_.observe(L.attn_output, s.attn.data(), n);
+  matmul(ctx_, L.attn_output, 0, s.attn.data(), n, s.tmp.data());
+  for (size_t i = 0; i < static_cast<size_t>(n * E); ++i) s.x[i] += s.tmp[i];
+}
+
+void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, int64_t hd_v) {
+  resize(s.attn, n * nh * hd_v);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = nh / nkv;
+  pool_.parallel_for(nh * n, 8, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> scores(static_cast<size_t>(n));
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t h = job / n, t = job % n, kvh = h / group;
+      const float* q = s.q.data() + (t * nh + h) * hd;
+      for (int64_t u = 0; u <= t; ++u) {
+        const float* k = s.k.data() + (u * nkv + kvh) * hd;
+        float dot = 0;
+        for (int64_t i = 0; i < hd; ++i) dot += q[i] * k[i];
+        scores[static_cast<size_t>(u)] = dot * scale;
+      }
+      ops::softmax(scores.data(), t + 1);
+      float* out = s.attn.data() + (t * nh + h) * hd_v;
+      std::fill(out, out + hd_v, 0.0f);
+      for (int64_t u = 0; u <= t; ++u) {
+        const float p = scores[static_cast<size_t>(u)];
+        const float* v = s.v.data() + (u * nkv + kvh) * hd_v;
+        for (int64_t i = 0; i < hd_v; ++i) out[i] += p * v[i];
+      }
+    }
+  });
+}
+
+void Engine::ffn_block(int64_t il, Scratch& s, int64_t n) {
+  const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
+  const int64_t E = hp_.n_embd, F = L.ffn_up.rows;
+  const WeightRef& norm_w = L.ffn_norm.present() ? L.ffn_norm : L.post_attn_norm;
+  for (int64_t t = 0; t < n; ++t)
+    ops::rms_norm(s.x.data() + t * E, small(norm_w), static_cast<float>(hp_.rms_eps), E, s.xn.data() + t * E);
+  resize(s.gate, n * F);
+  resize(s.up, n * F);
+  ctx_.observe(L.ffn_gate, s.xn.data(), n);
+  ctx_.observe(L.ffn_up, s.xn.data(), n);
+  matmul(ctx_, L.ffn_gate, 0, s.xn.data(), n, s.gate.data());
+  matmul(ctx_, L.ffn_up, 0, s.xn.data(), n, s.up.data());
+  ops::swiglu(s.gate.data(), s.up.data(), n * F, s.gate.data());
+  ctx_.observe(L.ffn_down, s.gate.data(), n);
+  matmul(ctx_, L.ffn_down, 0, s.gate.data(), n, s.tmp.data());
+  for (size_t i = 0; i < static_cast<size_t>(n * E); ++i) s.x[i] += s.tmp[i];
+}
+
+}  // namespace qmix

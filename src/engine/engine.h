@@ -1,0 +1,68 @@
+// CPU forward pass over a GGUF model whose weights stay memory-mapped in their stored types.
+// Evaluates whole chunks (prompt processing): positions 0..n-1 with causal attention.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/matmul.h"
+#include "engine/ops.h"
+#include "engine/weights.h"
+#include "gguf/gguf_model.h"
+#include "model/hparams.h"
+
+namespace qmix {
+
+struct EngineOptions {
+  int threads = 0;  // 0 = all cores
+  MatmulMode mode = MatmulMode::kQuantizedActivations;
+  MatmulObserver* observer = nullptr;
+};
+
+class Engine {
+ public:
+  // The model must outlive the engine (weights are views into its mapping).
+  static Expected<std::unique_ptr<Engine>> create(const GgufModel& model,
+                                                  const EngineOptions& options);
+
+  // Runs tokens[0..n) from position 0 and returns the logits of positions
+  // [logits_from, n) as (n - logits_from) rows of n_vocab floats.
+  Expected<std::vector<float>> eval(std::span<const int32_t> tokens, int64_t logits_from = 0);
+
+  const HParams& hparams() const { return hp_; }
+  int64_t n_vocab() const { return weights_.output.rows; }
+  void set_observer(MatmulObserver* observer) { ctx_.observer = observer; }
+
+ private:
+  Engine(const HParams& hp, ModelWeights weights, const EngineOptions& options);
+  // Activations of one eval() call; rows are tokens.
+  struct Scratch {
+    std::vector<float> x, xn, q, k, v, attn, tmp, gate, up, act;
+    Scratch(int64_t n, int64_t n_embd)
+        : x(static_cast<size_t>(n * n_embd)), xn(x.size()), tmp(x.size()) {}
+  };
+
+  void attention_block(int64_t il, Scratch& s, int64_t n);
+  void gated_delta_block(int64_t il, Scratch& s, int64_t n);
+  void ffn_block(int64_t il, Scratch& s, int64_t n);
+  void moe_block(int64_t il, Scratch& s, int64_t n);
+  void attend(Scratch& s, int64_t n, int64_t n_head, int64_t n_head_kv, int64_t hd, int64_t hd_v);
+  // f32 copy of a small tensor (norm weights, SSM parameters), made once at creation.
+  const float* small(const WeightRef& w) const;
+  Status cache_small_tensors();
+
+  HParams hp_;
+  ModelWeights weights_;
+  ThreadPool pool_;
+  MatmulContext ctx_;
+  ops::RopeStyle rope_style_;
+  bool norm_topk_ = true;
+  std::unordered_map<const std::byte*, std::vector<float>> small_;
+};
+
+}  // namespace qmix
