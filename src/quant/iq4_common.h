@@ -1,0 +1,24 @@
+// The 4-bit non-linear formats (iq4_nl: one scale per 32 values; iq4_xs: 6-bit sub-block
+// scales under one half-precision scale per 256 values) share ggml's block fit
+// (quantize_row_iq4_nl_impl), reproduced here operation for operation.
+#pragma once
+
+#include <cstdint>
+
+namespace qmix::iq4 {
+
+// Weights for one super-block of n values: imatrix * sqrt(sigma2 + x^2) with sigma2 =
+// 2 * mean(x^2) over the super-block when qw is given, x^2 otherwise.
+void block_weights(const float* x, const float* qw, float sigma2, int n, float* w);
+float super_block_sigma2(const float* x, int n);
+
+// Best scale d for 32 values: the largest magnitude at codebook entry -127 or +127 scales
+// (the latter searched over 15 nearby scales), keeping the weighted least-squares optimum.
+// `levels` receives the codebook indices at the starting scale (ggml's side effect).
+// Groups below ggml's epsilon give d = 0 and levels 0.
+float fit_block(const float* x, const float* w, uint8_t* levels);
+
+// Codebook index of every value at inverse scale id.
+void levels_at(const float* x, int n, float id, uint8_t* levels);
+
+}  // namespace qmix::iq4

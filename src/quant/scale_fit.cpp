@@ -1,0 +1,159 @@
+#include "quant/scale_fit.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace qmix::scale_fit {
+namespace {
+
+struct WeightedSums {
+  float sumlx = 0;
+  float suml2 = 0;
+};
+
+// Levels for inverse scale `iscale`, clamped to [-nmax, nmax-1], and their weighted sums.
+WeightedSums symmetric_sums(const float* x, const float* w, int n, int nmax, float iscale,
+                            uint8_t* levels) {
+  WeightedSums s;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+    if (levels != nullptr) levels[i] = static_cast<uint8_t>(l + nmax);
+    const float fl = static_cast<float>(l);
+    s.sumlx += w[i] * x[i] * fl;
+    s.suml2 += w[i] * fl * fl;
+  }
+  return s;
+}
+
+}  // namespace
+
+float mean_square(const float* x, int64_t n) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] * x[i];
+  return sum / static_cast<float>(n);
+}
+
+void importance_weights(const float* x, const float* qw, float sigma2, int n, float* w) {
+  for (int i = 0; i < n; ++i) w[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
+}
+
+float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* levels) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    std::fill(levels, levels + n, uint8_t{0});
+    return 0.f;
+  }
+  const WeightedSums first = symmetric_sums(x, w, n, nmax, static_cast<float>(-nmax) / max, levels);
+  float scale = first.suml2 != 0 ? first.sumlx / first.suml2 : 0.0f;
+  float best = scale * first.sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    const float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
+    const WeightedSums s = symmetric_sums(x, w, n, nmax, iscale, nullptr);
+    if (s.suml2 > 0 && s.sumlx * s.sumlx > best * s.suml2) {
+      symmetric_sums(x, w, n, nmax, iscale, levels);
+      scale = s.sumlx / s.suml2;
+      best = scale * s.sumlx;
+    }
+  }
+  return scale;
+}
+
+namespace {
+
+struct AffineFit {
+  float scale = 0;
+  float min = 0;  // the (non-positive) value of level 0
+  float error = 0;
+};
+
+float affine_error(const float* x, const float* w, int n, const uint8_t* levels, float scale,
+                   float min) {
+  float error = 0;
+  for (int i = 0; i < n; ++i) {
+    const float diff = scale * static_cast<float>(levels[i]) + min - x[i];
+    error += w[i] * (diff * diff);
+  }
+  return error;
+}
+
+// One step of the scan: levels at inverse scale `iscale` from `min`, then the weighted
+// least-squares scale and min for them. Returns false when the fit is degenerate.
+bool affine_candidate(const float* x, const float* w, int n, int nmax, float iscale, float min,
+                      float sum_w, float sum_x, uint8_t* levels, AffineFit* fit) {
+  float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+  for (int i = 0; i < n; ++i) {
+    // min can sit at or near max, so v may be huge or not finite: clamp before rounding.
+    const float v = iscale * (x[i] - min);
+    const int l = v > 0 ? nearest_int(std::min(v, static_cast<float>(nmax))) : 0;
+    levels[i] = static_cast<uint8_t>(l);
+    const float fl = static_cast<float>(l);
+    sum_l += w[i] * fl;
+    sum_l2 += w[i] * fl * fl;
+    sum_xl += w[i] * fl * x[i];
+  }
+  const float det = sum_w * sum_l2 - sum_l * sum_l;
+  if (!(det > 0)) return false;
+  fit->scale = (sum_w * sum_xl - sum_x * sum_l) / det;
+  fit->min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+  if (fit->min > 0) {
+    fit->min = 0;
+    fit->scale = sum_xl / sum_l2;
+  }
+  fit->error = affine_error(x, w, n, levels, fit->scale, fit->min);
+  return true;
+}
+
+}  // namespace
+
+float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* levels, float* offset) {
+  constexpr float kRmin = -0.9f, kRdelta = 0.05f;
+  constexpr int kSteps = 36;
+  float min = x[0], max = x[0];
+  float sum_w = w[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    min = std::min(min, x[i]);
+    max = std::max(max, x[i]);
+    sum_w += w[i];
+    sum_x += w[i] * x[i];
+  }
+  min = std::min(min, 0.f);
+  if (max <= min) {
+    std::fill(levels, levels + n, uint8_t{0});
+    *offset = -min;
+    return 0.f;
+  }
+  float iscale = static_cast<float>(nmax) / (max - min);
+  float scale = 1 / iscale;
+  for (int i = 0; i < n; ++i)
+    levels[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
+  float best_error = affine_error(x, w, n, levels, scale, min);
+  uint8_t trial[256];
+  QMIX_CHECK(n <= 256);
+  for (int is = 0; is <= kSteps; ++is) {
+    // ggml rescans from the best min found so far, so `min` moves during the scan.
+    iscale = (kRmin + kRdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
+    AffineFit fit;
+    if (!affine_candidate(x, w, n, nmax, iscale, min, sum_w, sum_x, trial, &fit)) continue;
+    if (fit.error < best_error) {
+      std::copy(trial, trial + n, levels);
+      best_error = fit.error;
+      scale = fit.scale;
+      min = fit.min;
+    }
+  }
+  *offset = -min;
+  return scale;
+}
+
+}  // namespace qmix::scale_fit
