@@ -22,17 +22,20 @@ Engine::Engine(const HParams& hp, ModelWeights weights, const EngineOptions& opt
   rope_style_ = rope_style_for(hp.arch->arch);
 }
 
-Expected<std::unique_ptr<Engine>> Engine::create(const GgufModel& model, const EngineOptions& options) {
+Expected<std::unique_ptr<Engine>> Engine::create(const GgufModel& model,
+                                                 const EngineOptions& options) {
   QMIX_TRY_ASSIGN(HParams hp, read_hparams(model.metadata()));
   if (hp.arch->hybrid)
-    return make_error(ErrorCode::kUnsupported, "{}: the {} hybrid architecture is not supported by the engine yet",
+    return make_error(ErrorCode::kUnsupported,
+                      "{}: the {} hybrid architecture is not supported by the engine yet",
                       model.display_name(), hp.arch->name);
   QMIX_TRY_ASSIGN(ModelWeights w, load_weights(model, hp));
   std::unique_ptr<Engine> e(new Engine(hp, std::move(w), options));
   // Qwen3-MoE renormalises the top-k router weights; llama.cpp has no key for it, so the
   // optional expert_weights_norm key only overrides that default.
-  QMIX_TRY_ASSIGN(const int64_t norm_topk,
-                  model.metadata().get_int_or(std::string(hp.arch->name) + ".expert_weights_norm", 1));
+  QMIX_TRY_ASSIGN(
+      const int64_t norm_topk,
+      model.metadata().get_int_or(std::string(hp.arch->name) + ".expert_weights_norm", 1));
   e->norm_topk_ = norm_topk != 0;
   QMIX_TRY(e->cache_small_tensors());
   return e;
@@ -43,7 +46,8 @@ Status Engine::cache_small_tensors() {
     if (!w.present() || small_.count(w.data)) return;
     std::vector<float> v(static_cast<size_t>(w.cols * w.rows * w.experts));
     for (int64_t e = 0; e < w.experts; ++e)
-      for (int64_t r = 0; r < w.rows; ++r) dequantize_row(w, e, r, v.data() + (e * w.rows + r) * w.cols);
+      for (int64_t r = 0; r < w.rows; ++r)
+        dequantize_row(w, e, r, v.data() + (e * w.rows + r) * w.cols);
     small_.emplace(w.data, std::move(v));
   };
   add(weights_.output_norm);
@@ -64,7 +68,8 @@ Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t E = hp_.n_embd;
   if (n == 0 || logits_from < 0 || logits_from > n)
-    return make_error(ErrorCode::kInvalidArgument, "eval: bad token count {} / logits_from {}", n, logits_from);
+    return make_error(ErrorCode::kInvalidArgument, "eval: bad token count {} / logits_from {}", n,
+                      logits_from);
   Scratch s(n, E);
   for (int64_t t = 0; t < n; ++t) {
     const int32_t id = tokens[static_cast<size_t>(t)];
@@ -74,15 +79,20 @@ Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64
     dequantize_row(weights_.token_embd, 0, id, s.x.data() + t * E);
   }
   for (int64_t il = 0; il < hp_.n_layer; ++il) {
-    if (hp_.is_attention_layer(il)) attention_block(il, s, n);
-    else gated_delta_block(il, s, n);
-    if (weights_.layers[static_cast<size_t>(il)].ffn_gate_inp.present()) moe_block(il, s, n);
-    else ffn_block(il, s, n);
+    if (hp_.is_attention_layer(il))
+      attention_block(il, s, n);
+    else
+      gated_delta_block(il, s, n);
+    if (weights_.layers[static_cast<size_t>(il)].ffn_gate_inp.present())
+      moe_block(il, s, n);
+    else
+      ffn_block(il, s, n);
   }
   const int64_t n_out = n - logits_from;
   const float eps = static_cast<float>(hp_.rms_eps);
   for (int64_t t = 0; t < n_out; ++t)
-    ops::rms_norm(s.x.data() + (logits_from + t) * E, small(weights_.output_norm), eps, E, s.xn.data() + t * E);
+    ops::rms_norm(s.x.data() + (logits_from + t) * E, small(weights_.output_norm), eps, E,
+                  s.xn.data() + t * E);
   std::vector<float> logits(static_cast<size_t>(n_out * n_vocab()));
   ctx_.observe(weights_.output, s.xn.data(), n_out);
   matmul(ctx_, weights_.output, 0, s.xn.data(), n_out, logits.data());
@@ -107,9 +117,11 @@ void Engine::attention_block(int64_t il, Scratch& s, int64_t n) {
     float* q = s.q.data() + t * nh * hd;
     float* k = s.k.data() + t * nkv * hd;
     if (L.attn_q_norm.present())
-      for (int64_t h = 0; h < nh; ++h) ops::rms_norm(q + h * hd, small(L.attn_q_norm), eps, hd, q + h * hd);
+      for (int64_t h = 0; h < nh; ++h)
+        ops::rms_norm(q + h * hd, small(L.attn_q_norm), eps, hd, q + h * hd);
     if (L.attn_k_norm.present())
-      for (int64_t h = 0; h < nkv; ++h) ops::rms_norm(k + h * hd, small(L.attn_k_norm), eps, hd, k + h * hd);
+      for (int64_t h = 0; h < nkv; ++h)
+        ops::rms_norm(k + h * hd, small(L.attn_k_norm), eps, hd, k + h * hd);
     ops::rope(q, nh, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
     ops::rope(k, nkv, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
   }
@@ -151,7 +163,8 @@ void Engine::ffn_block(int64_t il, Scratch& s, int64_t n) {
   const int64_t E = hp_.n_embd, F = L.ffn_up.rows;
   const WeightRef& norm_w = L.ffn_norm.present() ? L.ffn_norm : L.post_attn_norm;
   for (int64_t t = 0; t < n; ++t)
-    ops::rms_norm(s.x.data() + t * E, small(norm_w), static_cast<float>(hp_.rms_eps), E, s.xn.data() + t * E);
+    ops::rms_norm(s.x.data() + t * E, small(norm_w), static_cast<float>(hp_.rms_eps), E,
+                  s.xn.data() + t * E);
   resize(s.gate, n * F);
   resize(s.up, n * F);
   ctx_.observe(L.ffn_gate, s.xn.data(), n);

@@ -1,8 +1,8 @@
 // Mixture-of-experts FFN (Qwen3-MoE): softmax router, top-k experts, optionally renormalised
 // weights, SwiGLU experts. Rows are grouped by expert so each expert's weights are read once.
 #include <algorithm>
-#include <tuple>
 #include <numeric>
+#include <tuple>
 
 #include "engine/engine.h"
 
@@ -16,7 +16,8 @@ struct Routing {
   std::vector<int64_t> expert_begin;  // n_expert + 1 offsets into the sorted pairs
 };
 
-Routing route(const std::vector<float>& logits, int64_t n, int64_t n_expert, int64_t k, bool normalize) {
+Routing route(const std::vector<float>& logits, int64_t n, int64_t n_expert, int64_t k,
+              bool normalize) {
   std::vector<int32_t> idx(static_cast<size_t>(n_expert));
   std::vector<std::tuple<int32_t, int32_t, float>> pairs;  // expert, token, weight
   std::vector<float> p(static_cast<size_t>(n_expert));
@@ -24,8 +25,9 @@ Routing route(const std::vector<float>& logits, int64_t n, int64_t n_expert, int
     std::copy_n(logits.begin() + t * n_expert, n_expert, p.begin());
     ops::softmax(p.data(), n_expert);
     std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
-                      [&](int32_t a, int32_t b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
+      return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)];
+    });
     float sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += p[static_cast<size_t>(idx[static_cast<size_t>(j)])];
     for (int64_t j = 0; j < k; ++j) {
@@ -55,7 +57,8 @@ void Engine::moe_block(int64_t il, Scratch& s, int64_t n) {
   const int64_t E = hp_.n_embd, n_expert = L.ffn_gate_inp.rows, F = L.ffn_up_exps.rows;
   const int64_t k = std::min<int64_t>(hp_.n_expert_used, n_expert);
   for (int64_t t = 0; t < n; ++t)
-    ops::rms_norm(s.x.data() + t * E, small(L.ffn_norm), static_cast<float>(hp_.rms_eps), E, s.xn.data() + t * E);
+    ops::rms_norm(s.x.data() + t * E, small(L.ffn_norm), static_cast<float>(hp_.rms_eps), E,
+                  s.xn.data() + t * E);
   std::vector<float> router(static_cast<size_t>(n * n_expert));
   ctx_.observe(L.ffn_gate_inp, s.xn.data(), n);
   matmul(ctx_, L.ffn_gate_inp, 0, s.xn.data(), n, router.data());
@@ -70,7 +73,8 @@ void Engine::moe_block(int64_t il, Scratch& s, int64_t n) {
   s.gate.assign(static_cast<size_t>(m * F), 0.0f);
   s.up.assign(static_cast<size_t>(m * F), 0.0f);
   for (int64_t e = 0; e < n_expert; ++e) {
-    const int64_t b = r.expert_begin[static_cast<size_t>(e)], cnt = r.expert_begin[static_cast<size_t>(e) + 1] - b;
+    const int64_t b = r.expert_begin[static_cast<size_t>(e)],
+                  cnt = r.expert_begin[static_cast<size_t>(e) + 1] - b;
     if (cnt == 0) continue;
     matmul(ctx_, L.ffn_gate_exps, e, xg.data() + b * E, cnt, s.gate.data() + b * F);
     matmul(ctx_, L.ffn_up_exps, e, xg.data() + b * E, cnt, s.up.data() + b * F);
@@ -79,7 +83,8 @@ void Engine::moe_block(int64_t il, Scratch& s, int64_t n) {
   ctx_.observe(L.ffn_down_exps, s.gate.data(), m, r.expert);
   std::vector<float> down(static_cast<size_t>(m * E));
   for (int64_t e = 0; e < n_expert; ++e) {
-    const int64_t b = r.expert_begin[static_cast<size_t>(e)], cnt = r.expert_begin[static_cast<size_t>(e) + 1] - b;
+    const int64_t b = r.expert_begin[static_cast<size_t>(e)],
+                  cnt = r.expert_begin[static_cast<size_t>(e) + 1] - b;
     if (cnt > 0) matmul(ctx_, L.ffn_down_exps, e, s.gate.data() + b * F, cnt, down.data() + b * E);
   }
   for (int64_t i = 0; i < m; ++i) {

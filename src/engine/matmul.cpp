@@ -27,8 +27,10 @@ void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, 
       for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = dot(row, x + t * w.cols, w.cols);
     }
   };
-  if (ctx.pool) ctx.pool->parallel_for(w.rows, kRowGrain, work);
-  else work(0, w.rows, 0);
+  if (ctx.pool)
+    ctx.pool->parallel_for(w.rows, kRowGrain, work);
+  else
+    work(0, w.rows, 0);
 }
 
 // Converts activation rows to the partner format of the weights.
@@ -42,8 +44,10 @@ std::vector<std::byte> quantize_activations(const MatmulContext& ctx, const Quan
     for (int64_t t = begin; t < end; ++t)
       q(x + t * cols, out.data() + static_cast<uint64_t>(t) * *row_bytes, cols, nullptr);
   };
-  if (ctx.pool) ctx.pool->parallel_for(n_tokens, 8, work);
-  else work(0, n_tokens, 0);
+  if (ctx.pool)
+    ctx.pool->parallel_for(n_tokens, 8, work);
+  else
+    work(0, n_tokens, 0);
   return out;
 }
 
@@ -70,8 +74,10 @@ void matmul_quantized(const MatmulContext& ctx, const WeightRef& w, int64_t expe
       }
     }
   };
-  if (ctx.pool) ctx.pool->parallel_for(w.rows, kRowGrain, work);
-  else work(0, w.rows, 0);
+  if (ctx.pool)
+    ctx.pool->parallel_for(w.rows, kRowGrain, work);
+  else
+    work(0, w.rows, 0);
 }
 
 }  // namespace

@@ -16,7 +16,8 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t po
           RopeStyle style) {
   const int64_t half = n_rot / 2;
   for (int64_t i = 0; i < half; ++i) {
-    const double freq = std::pow(static_cast<double>(theta_base), -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+    const double freq = std::pow(static_cast<double>(theta_base),
+                                 -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
     const double angle = static_cast<double>(pos) * freq;
     const float c = static_cast<float>(std::cos(angle));
     const float s = static_cast<float>(std::sin(angle));

@@ -48,7 +48,8 @@ Expected<WeightRef> make_ref(const GgufModel& model, const GgufTensorRef& t) {
   w.rows = t.info->shape.size() > 1 ? t.info->shape[1] : 1;
   w.experts = t.info->shape.size() > 2 ? t.info->shape[2] : 1;
   if (t.info->shape.size() > 3)
-    return make_error(ErrorCode::kUnsupported, "tensor '{}': 4-D weights are not supported", w.name);
+    return make_error(ErrorCode::kUnsupported, "tensor '{}': 4-D weights are not supported",
+                      w.name);
   if (active_kernels(*w.type).dequantize == nullptr)
     return make_error(ErrorCode::kUnsupported, "tensor '{}': type {} cannot be evaluated", w.name,
                       w.type->name);

@@ -18,15 +18,16 @@ struct WeightRef {
   std::string name;
   const QuantType* type = nullptr;
   const std::byte* data = nullptr;
-  int64_t cols = 0;      // input features (GGUF shape[0])
-  int64_t rows = 0;      // output features (shape[1])
-  int64_t experts = 1;   // shape[2] for stacked MoE experts
+  int64_t cols = 0;     // input features (GGUF shape[0])
+  int64_t rows = 0;     // output features (shape[1])
+  int64_t experts = 1;  // shape[2] for stacked MoE experts
   uint64_t row_bytes = 0;
 
   bool present() const { return data != nullptr; }
   const std::byte* row(int64_t expert, int64_t r) const {
     return data + (static_cast<uint64_t>(expert) * static_cast<uint64_t>(rows) +
-                   static_cast<uint64_t>(r)) * row_bytes;
+                   static_cast<uint64_t>(r)) *
+                      row_bytes;
   }
 };
 
