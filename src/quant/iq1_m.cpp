@@ -238,8 +238,8 @@ float dot(const void* weights, const void* activations, int64_t n) {
       qs += 4;
       qh += 2;
     }
-    sumf += fp16_to_fp32(iq1m_super_scale(x[b])) * y[b].d *
-            (static_cast<float>(sumi1) + kIq1Delta * static_cast<float>(sumi2));
+    sumf = accumulate_block(sumf, fp16_to_fp32(iq1m_super_scale(x[b])), y[b].d,
+                            iq1_block_sum(sumi1, sumi2));
   }
   return sumf;
 }

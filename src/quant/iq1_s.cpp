@@ -173,8 +173,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
       sumi += ls * lsum;
       sumi1 += ls * delta * (y[b].bsums[2 * ib] + y[b].bsums[2 * ib + 1]);
     }
-    sumf += fp16_to_fp32(x[b].d) * y[b].d *
-            (static_cast<float>(sumi) + kIq1Delta * static_cast<float>(sumi1));
+    sumf = accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d, iq1_block_sum(sumi, sumi1));
   }
   return sumf;
 }

@@ -51,6 +51,13 @@ static_assert(sizeof(BlockQ8K) == 292);
 // IQ1 grid values are shifted by ±kIq1Delta (ggml's IQ1S_DELTA / IQ1M_DELTA).
 constexpr float kIq1Delta = 0.125f;
 
+// The float steps of the dot products live in iq2_blocks.cpp, compiled without FMA, so the
+// scalar and AVX2 kernels (whose files allow contraction) round identically.
+// sum + (dx * dy) * s, as ggml's generic kernels accumulate blocks.
+float accumulate_block(float sum, float dx, float dy, float s);
+// IQ1 block sum: grid_sum + shift_sum / 8.
+float iq1_block_sum(int32_t grid_sum, int32_t shift_sum);
+
 // IQ1_M keeps its fp16 super-scale in the top nibble of each of the four 16-bit scale words.
 inline fp16_t iq1m_super_scale(const BlockIq1m& b) {
   uint16_t sc[4];

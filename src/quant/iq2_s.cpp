@@ -118,7 +118,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
       bsum += ls1 * sumi1 + ls2 * sumi2;
       q8 += 32;
     }
-    sumf += fp16_to_fp32(x[b].d) * y[b].d * static_cast<float>(bsum);
+    sumf = accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d, static_cast<float>(bsum));
   }
   return 0.125f * sumf;
 }

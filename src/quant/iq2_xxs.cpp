@@ -109,7 +109,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
       }
       bsum += sumi * static_cast<int32_t>(2 * (aux[1] >> 28) + 1);
     }
-    sumf += fp16_to_fp32(x[b].d) * y[b].d * static_cast<float>(bsum);
+    sumf = accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d, static_cast<float>(bsum));
   }
   return 0.125f * sumf;
 }
