@@ -5,6 +5,7 @@
 
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
+#include "quant/iq2_refine.h"
 #include "quant/iq2_search.h"
 #include "quant/kernels.h"
 
@@ -70,6 +71,40 @@ void quantize_reference(const float* src, void* dst, int64_t n, const float* ima
     quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
+Iq2Block decode(const BlockIq2s& x) {
+  Iq2Block b;
+  b.d = x.d;
+  for (int sub = 0; sub < 16; ++sub)
+    b.scale[static_cast<size_t>(sub)] = (x.scales[sub / 2] >> (4 * (sub % 2))) & 15;
+  for (int k = 0; k < 32; ++k) {
+    b.index[static_cast<size_t>(k)] =
+        static_cast<uint16_t>(x.qs[k] | (((x.qh[k / 4] >> (2 * (k % 4))) & 3) << 8));
+    b.signs[static_cast<size_t>(k)] = x.qs[kBlock / 8 + k];
+  }
+  return b;
+}
+
+void encode(const Iq2Block& b, BlockIq2s& x) {
+  x.d = b.d;
+  for (int sub = 0; sub < 16; sub += 2)
+    x.scales[sub / 2] = static_cast<uint8_t>(b.scale[static_cast<size_t>(sub)] |
+                                             (b.scale[static_cast<size_t>(sub + 1)] << 4));
+  std::memset(x.qh, 0, sizeof x.qh);
+  for (int k = 0; k < 32; ++k) {
+    const uint16_t index = b.index[static_cast<size_t>(k)];
+    x.qs[k] = static_cast<uint8_t>(index & 255);
+    x.qh[k / 4] = static_cast<uint8_t>(x.qh[k / 4] | ((index >> 8) << (2 * (k % 4))));
+    x.qs[kBlock / 8 + k] = b.signs[static_cast<size_t>(k)];
+  }
+}
+
+// ggml's result, then our refinement (iq2_refine.h).
+void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
+  quantize_reference(src, dst, n, imatrix);
+  const Iq2Format format{iq2s_grid, 16, false};
+  refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2s*>(dst), decode, encode);
+}
+
 uint64_t grid_of(const BlockIq2s& x, int group) {
   const int high = (x.qh[group / 4] << (8 - 2 * (group % 4))) & 0x300;
   return iq2s_grid[static_cast<size_t>(x.qs[group] | high)];
@@ -126,7 +161,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_s_scalar() {
-  return {.quantize = quantize_reference,
+  return {.quantize = quantize_best,
           .quantize_reference = quantize_reference,
           .dequantize = dequantize,
           .dot = dot};

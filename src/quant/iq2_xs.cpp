@@ -5,6 +5,7 @@
 
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
+#include "quant/iq2_refine.h"
 #include "quant/iq2_search.h"
 #include "quant/kernels.h"
 
@@ -65,6 +66,35 @@ void quantize_reference(const float* src, void* dst, int64_t n, const float* ima
     quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
+Iq2Block decode(const BlockIq2xs& x) {
+  Iq2Block b;
+  b.d = x.d;
+  for (int sub = 0; sub < 16; ++sub)
+    b.scale[static_cast<size_t>(sub)] = (x.scales[sub / 2] >> (4 * (sub % 2))) & 15;
+  for (int k = 0; k < 32; ++k) {
+    b.index[static_cast<size_t>(k)] = static_cast<uint16_t>(x.qs[k] & 511);
+    b.signs[static_cast<size_t>(k)] = ksigns_iq2xs[x.qs[k] >> 9];
+  }
+  return b;
+}
+
+void encode(const Iq2Block& b, BlockIq2xs& x) {
+  x.d = b.d;
+  for (int sub = 0; sub < 16; sub += 2)
+    x.scales[sub / 2] = static_cast<uint8_t>(b.scale[static_cast<size_t>(sub)] |
+                                             (b.scale[static_cast<size_t>(sub + 1)] << 4));
+  for (int k = 0; k < 32; ++k)
+    x.qs[k] = static_cast<uint16_t>(b.index[static_cast<size_t>(k)] |
+                                    ((b.signs[static_cast<size_t>(k)] & 127) << 9));
+}
+
+// ggml's result, then our refinement (iq2_refine.h).
+void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
+  quantize_reference(src, dst, n, imatrix);
+  const Iq2Format format{iq2xs_grid, 16, true};
+  refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2xs*>(dst), decode, encode);
+}
+
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq2xs*>(src);
   for (int64_t b = 0; b < n / kBlock; ++b) {
@@ -118,7 +148,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_xs_scalar() {
-  return {.quantize = quantize_reference,
+  return {.quantize = quantize_best,
           .quantize_reference = quantize_reference,
           .dequantize = dequantize,
           .dot = dot};

@@ -5,6 +5,7 @@
 
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
+#include "quant/iq2_refine.h"
 #include "quant/iq2_search.h"
 #include "quant/kernels.h"
 
@@ -70,6 +71,40 @@ void quantize_reference(const float* src, void* dst, int64_t n, const float* ima
     quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
+Iq2Block decode(const BlockIq2xxs& x) {
+  Iq2Block b;
+  b.d = x.d;
+  for (int ib = 0; ib < 8; ++ib) {
+    uint32_t aux[2];
+    std::memcpy(aux, x.qs + 4 * ib, sizeof aux);
+    b.scale[static_cast<size_t>(ib)] = static_cast<int>(aux[1] >> 28);
+    for (int l = 0; l < 4; ++l) {
+      b.index[static_cast<size_t>(4 * ib + l)] = static_cast<uint16_t>((aux[0] >> (8 * l)) & 255);
+      b.signs[static_cast<size_t>(4 * ib + l)] = ksigns_iq2xs[(aux[1] >> (7 * l)) & 127];
+    }
+  }
+  return b;
+}
+
+void encode(const Iq2Block& b, BlockIq2xxs& x) {
+  x.d = b.d;
+  for (int ib = 0; ib < 8; ++ib) {
+    uint32_t aux[2] = {0, static_cast<uint32_t>(b.scale[static_cast<size_t>(ib)]) << 28};
+    for (int l = 0; l < 4; ++l) {
+      aux[0] |= static_cast<uint32_t>(b.index[static_cast<size_t>(4 * ib + l)]) << (8 * l);
+      aux[1] |= static_cast<uint32_t>(b.signs[static_cast<size_t>(4 * ib + l)] & 127) << (7 * l);
+    }
+    std::memcpy(x.qs + 4 * ib, aux, sizeof aux);
+  }
+}
+
+// ggml's result, then our refinement (iq2_refine.h).
+void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
+  quantize_reference(src, dst, n, imatrix);
+  const Iq2Format format{iq2xxs_grid, 32, true};
+  refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2xxs*>(dst), decode, encode);
+}
+
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq2xxs*>(src);
   for (int64_t b = 0; b < n / kBlock; ++b) {
@@ -117,7 +152,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_xxs_scalar() {
-  return {.quantize = quantize_reference,
+  return {.quantize = quantize_best,
           .quantize_reference = quantize_reference,
           .dequantize = dequantize,
           .dot = dot};
