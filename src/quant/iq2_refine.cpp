@@ -1,5 +1,6 @@
 #include "quant/iq2_refine.h"
 
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -32,13 +33,14 @@ void best_group(const Iq2Format& f, const float* x, const float* w, double s, ui
     }
   }
   const bool odd = f.even_parity && std::popcount(natural) % 2 != 0;
+  const Lattice& lattice = iq2::lattice(f.book);
   double best = std::numeric_limits<double>::infinity();
-  for (size_t k = 0; k < f.grid.size(); ++k) {
+  for (int k = 0; k < lattice.size(); ++k) {
+    const Lattice::Levels& levels = lattice.levels(k);
     double c = 0, penalty = std::numeric_limits<double>::infinity();
     int cheapest = 0;
     for (int j = 0; j < 8; ++j) {
-      const uint8_t m = grid_byte(f.grid[k], j);
-      const int l = m == 0x08 ? 0 : m == 0x19 ? 1 : 2;
+      const int l = levels[static_cast<size_t>(j)];
       c += cost[j][l];
       if (odd && flip[j][l] < penalty) {
         penalty = flip[j][l];

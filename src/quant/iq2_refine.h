@@ -12,10 +12,12 @@
 #include <span>
 
 #include "core/fp16.h"
+#include "quant/iq2_lattice.h"
 
 namespace qmix::iq2 {
 
 struct Iq2Format {
+  Codebook book;
   std::span<const uint64_t> grid;
   int sub_size;      // values per scale code: 32 (IQ2_XXS) or 16
   bool even_parity;  // signs stored as 7 bits + parity (IQ2_XXS, IQ2_XS)

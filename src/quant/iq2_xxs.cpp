@@ -101,7 +101,7 @@ void encode(const Iq2Block& b, BlockIq2xxs& x) {
 // ggml's result, then our refinement (iq2_refine.h).
 void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
   quantize_reference(src, dst, n, imatrix);
-  const Iq2Format format{iq2xxs_grid, 32, true};
+  const Iq2Format format{Codebook::kIq2xxs, iq2xxs_grid, 32, true};
   refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2xxs*>(dst), decode, encode);
 }
 

@@ -262,6 +262,38 @@ TEST(Iq2Family, ImatrixIsRequiredWhereGgmlRequiresIt) {
   }
 }
 
+double weighted_error(const QuantType& type, const Row& row, QuantAlgorithm algorithm) {
+  const auto n = static_cast<int64_t>(row.x.size());
+  std::vector<std::byte> q(*type.row_bytes(n));
+  QuantizeOptions options;
+  options.algorithm = algorithm;
+  EXPECT_TRUE(quantize_rows(type, row.x, 1, n, row.imatrix, q, options).ok());
+  std::vector<float> back(row.x.size());
+  scalar_kernels(type).dequantize(q.data(), back.data(), n);
+  double e = 0;
+  for (size_t i = 0; i < back.size(); ++i) {
+    const double d = static_cast<double>(row.x[i]) - back[i];
+    e += row.imatrix[i] * d * d;
+  }
+  return e;
+}
+
+TEST(Iq2Family, SearchIsNeverWorseThanGgmlsAlgorithm) {
+  for (const GgmlType id : kFamily) {
+    const QuantType& type = quant_type(id);
+    for (uint32_t seed = 20; seed < 23; ++seed) {
+      const Row row = random_row(1024, seed);
+      const double ours = weighted_error(type, row, QuantAlgorithm::kBest);
+      const double reference = weighted_error(type, row, QuantAlgorithm::kReference);
+      EXPECT_LE(ours, reference) << type.name;
+      // The IQ2 formats have the refinement search (iq2_refine.h); IQ1 uses ggml's algorithm.
+      if (id == GgmlType::IQ2_XXS || id == GgmlType::IQ2_XS || id == GgmlType::IQ2_S) {
+        EXPECT_LT(ours, 0.95 * reference) << type.name;
+      }
+    }
+  }
+}
+
 TEST(Iq2Family, ZeroRowsQuantizeToZero) {
   const Row zero{std::vector<float>(512, 0.f), std::vector<float>(512, 1.f)};
   for (const GgmlType id : kFamily) {
