@@ -1,6 +1,44 @@
-// iq2_xxs: no AVX2 kernels yet; the scalar ones are used.
+// IQ2_XXS dot product with AVX2 (same result as the scalar kernel).
+#include <cstring>
+
+#include "quant/iq2_avx2.h"
+#include "quant/iq2_blocks.h"
+#include "quant/iq2_grids.h"
 #include "quant/kernels.h"
 
 namespace qmix::kernels {
-QuantKernels iq2_xxs_avx2() { return {}; }
+namespace {
+
+using namespace qmix::iq2;
+
+float dot(const void* weights, const void* activations, int64_t n) {
+  const auto* x = static_cast<const BlockIq2xxs*>(weights);
+  const auto* y = static_cast<const BlockQ8K*>(activations);
+  float sumf = 0;
+  for (int64_t b = 0; b < n / kBlock; ++b) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int ib = 0; ib < 8; ++ib) {
+      uint32_t aux[2];
+      std::memcpy(aux, x[b].qs + 4 * ib, sizeof aux);
+      const __m256i grid =
+          avx2::grid4(iq2xxs_grid[aux[0] & 255], iq2xxs_grid[(aux[0] >> 8) & 255],
+                      iq2xxs_grid[(aux[0] >> 16) & 255], iq2xxs_grid[aux[0] >> 24]);
+      uint32_t signs = 0;
+      for (int l = 0; l < 4; ++l)
+        signs |= static_cast<uint32_t>(ksigns_iq2xs[(aux[1] >> (7 * l)) & 127]) << (8 * l);
+      const __m256i q8 = _mm256_sign_epi8(avx2::load32(y[b].qs + 32 * ib), avx2::signs_pm1(signs));
+      const int ls = static_cast<int>(2 * (aux[1] >> 28) + 1);
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(grid, q8),
+                                                    _mm256_set1_epi16(static_cast<int16_t>(ls))));
+    }
+    sumf =
+        accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d, static_cast<float>(avx2::hsum(acc)));
+  }
+  return 0.125f * sumf;
+}
+
+}  // namespace
+
+QuantKernels iq2_xxs_avx2() { return {.dot = dot}; }
+
 }  // namespace qmix::kernels
