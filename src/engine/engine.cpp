@@ -25,10 +25,6 @@ Engine::Engine(const HParams& hp, ModelWeights weights, const EngineOptions& opt
 Expected<std::unique_ptr<Engine>> Engine::create(const GgufModel& model,
                                                  const EngineOptions& options) {
   QMIX_TRY_ASSIGN(HParams hp, read_hparams(model.metadata()));
-  if (hp.arch->hybrid)
-    return make_error(ErrorCode::kUnsupported,
-                      "{}: the {} hybrid architecture is not supported by the engine yet",
-                      model.display_name(), hp.arch->name);
   QMIX_TRY_ASSIGN(ModelWeights w, load_weights(model, hp));
   std::unique_ptr<Engine> e(new Engine(hp, std::move(w), options));
   // Qwen3-MoE renormalises the top-k router weights; llama.cpp has no key for it, so the
@@ -113,6 +109,9 @@ void Engine::attention_block(int64_t il, Scratch& s, int64_t n) {
   matmul(ctx_, L.attn_q, 0, s.xn.data(), n, s.q.data());
   matmul(ctx_, L.attn_k, 0, s.xn.data(), n, s.k.data());
   matmul(ctx_, L.attn_v, 0, s.xn.data(), n, s.v.data());
+  // Gated attention (Qwen3.5): attn_q yields [q | gate] per head; split them apart.
+  const bool gated = L.attn_q.rows == 2 * nh * hd;
+  if (gated) split_query_gate(s, n, nh, hd);
   for (int64_t t = 0; t < n; ++t) {
     float* q = s.q.data() + t * nh * hd;
     float* k = s.k.data() + t * nkv * hd;
@@ -126,9 +125,23 @@ void Engine::attention_block(int64_t il, Scratch& s, int64_t n) {
     ops::rope(k, nkv, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
   }
   attend(s, n, nh, nkv, hd, hd_v);
+  if (gated)
+    for (size_t i = 0; i < s.attn.size(); ++i) s.attn[i] *= ops::sigmoid(s.gate[i]);
   ctx_.observe(L.attn_output, s.attn.data(), n);
   matmul(ctx_, L.attn_output, 0, s.attn.data(), n, s.tmp.data());
   for (size_t i = 0; i < static_cast<size_t>(n * E); ++i) s.x[i] += s.tmp[i];
+}
+
+void Engine::split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd) {
+  std::vector<float> q(static_cast<size_t>(n * nh * hd));
+  resize(s.gate, n * nh * hd);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < nh; ++h) {
+      const float* src = s.q.data() + (t * nh + h) * 2 * hd;
+      std::copy_n(src, hd, q.data() + (t * nh + h) * hd);
+      std::copy_n(src + hd, hd, s.gate.data() + (t * nh + h) * hd);
+    }
+  s.q = std::move(q);
 }
 
 void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, int64_t hd_v) {

@@ -51,6 +51,7 @@ class Engine {
   void gated_delta_block(int64_t il, Scratch& s, int64_t n);
   void ffn_block(int64_t il, Scratch& s, int64_t n);
   void moe_block(int64_t il, Scratch& s, int64_t n);
+  void split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd);
   void attend(Scratch& s, int64_t n, int64_t n_head, int64_t n_head_kv, int64_t hd, int64_t hd_v);
   // f32 copy of a small tensor (norm weights, SSM parameters), made once at creation.
   const float* small(const WeightRef& w) const;

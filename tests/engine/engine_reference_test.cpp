@@ -24,7 +24,7 @@ Deviation compare_logits(const std::string& model, MatmulMode mode) {
   EngineOptions opt;
   opt.mode = mode;
   auto engine = Engine::create(*gguf, opt);
-  EXPECT_TRUE(engine.ok()) << (engine.ok() ? "" : engine.error().message);
+  if (!engine.ok()) ADD_FAILURE() << engine.error().message;
   if (!engine.ok()) return {};
   const auto ref_dir = shared / "models" / model / "reference";
   const auto meta = nlohmann::json::parse(test::read_text(ref_dir / "logits.json"));
@@ -68,7 +68,8 @@ TEST_P(EngineReferenceShared, ExactPathMatchesTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EngineReferenceShared,
-                         ::testing::Values("tiny-llama", "tiny-qwen3", "tiny-qwen3moe"),
+                         ::testing::Values("tiny-llama", "tiny-qwen3", "tiny-qwen3moe",
+                                           "tiny-qwen35"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');
