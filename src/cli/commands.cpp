@@ -6,8 +6,16 @@ namespace qmix::cli {
 
 // One line per subcommand; each is defined in its cmd_*.cpp.
 void register_raw(CLI::App& app, CommandTable& table);
+void register_synth(CLI::App& app, CommandTable& table);
 
-void register_commands(CLI::App& app, CommandTable& table) { register_raw(app, table); }
+void register_commands(CLI::App& app, CommandTable& table) {
+  using RegisterFn = void (*)(CLI::App&, CommandTable&);
+  static constexpr RegisterFn kCommands[] = {
+      register_raw,
+      register_synth,
+  };
+  for (RegisterFn reg : kCommands) reg(app, table);
+}
 
 int CommandTable::run_selected(const CLI::App& app) const {
   for (const auto& e : entries_)
