@@ -54,7 +54,8 @@ TEST(Kld, TopKBoundIsBelowAndCloseToExact) {
     EXPECT_LE(c.kld, exact + 1e-9);  // log-sum inequality: a lower bound
     EXPECT_GE(c.kld, exact * (1 - (1 - c.base_topk_mass)) - 1e-3);
     // Full vocabulary as "top-k" gives the exact value (up to the f32 storage of log-probs).
-    EXPECT_NEAR(compare_token(summarize_distribution(p, 0, 1000), q).kld, exact, 1e-4 * exact + 1e-7);
+    EXPECT_NEAR(compare_token(summarize_distribution(p, 0, 1000), q).kld, exact,
+                1e-4 * exact + 1e-7);
   }
 }
 
