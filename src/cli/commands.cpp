@@ -7,12 +7,32 @@ namespace qmix::cli {
 // One line per subcommand; each is defined in its cmd_*.cpp.
 void register_raw(CLI::App& app, CommandTable& table);
 void register_synth(CLI::App& app, CommandTable& table);
+void register_inspect(CLI::App& app, CommandTable& table);
+void register_quantize(CLI::App& app, CommandTable& table);
+void register_tokenize(CLI::App& app, CommandTable& table);
+void register_imatrix(CLI::App& app, CommandTable& table);
+void register_convert(CLI::App& app, CommandTable& table);
+void register_eval(CLI::App& app, CommandTable& table);
+void register_recipe(CLI::App& app, CommandTable& table);
+void register_plan(CLI::App& app, CommandTable& table);
+void register_bench(CLI::App& app, CommandTable& table);
+void register_report(CLI::App& app, CommandTable& table);
 
 void register_commands(CLI::App& app, CommandTable& table) {
   using RegisterFn = void (*)(CLI::App&, CommandTable&);
   static constexpr RegisterFn kCommands[] = {
       register_raw,
       register_synth,
+      register_inspect,
+      register_quantize,
+      register_tokenize,
+      register_imatrix,
+      register_convert,
+      register_eval,
+      register_recipe,
+      register_plan,
+      register_bench,
+      register_report,
   };
   for (RegisterFn reg : kCommands) reg(app, table);
 }
