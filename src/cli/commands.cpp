@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <cstdio>
+#include <string>
 
 namespace qmix::cli {
 
@@ -46,6 +47,18 @@ int CommandTable::run_selected(const CLI::App& app) const {
 
 int report_error(const Error& error) {
   std::fprintf(stderr, "qmix: error: %s\n", error.message.c_str());
+  return 1;
+}
+
+int report_parse_error(const CLI::App& app, const CLI::ParseError& error) {
+  // CLI11 signals --help and --version as "errors" with exit code 0; let it print those.
+  if (error.get_exit_code() == 0) return app.exit(error);
+  std::string message = error.what();
+  // Keep the promise of one line even if a CLI11 message spans several.
+  for (char& c : message)
+    if (c == '\n') c = ' ';
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  std::fprintf(stderr, "qmix: error: %s (see --help)\n", message.c_str());
   return 1;
 }
 

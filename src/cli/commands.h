@@ -29,7 +29,11 @@ class CommandTable {
 
 void register_commands(CLI::App& app, CommandTable& table);
 
-// Prints "qmix: <message>" on stderr and returns exit code 1.
+// Prints "qmix: error: <message>" on stderr and returns exit code 1.
 int report_error(const Error& error);
+
+// A CLI11 parse outcome: --help/--version print as usual and return 0; usage errors (unknown
+// option, missing argument, bad value) print one "qmix: error: ..." line and return 1.
+int report_parse_error(const CLI::App& app, const CLI::ParseError& error);
 
 }  // namespace qmix::cli

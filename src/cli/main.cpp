@@ -2,8 +2,6 @@
 // or exits; library errors become one line on stderr and exit code 1.
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
-
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +13,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return qmix::cli::report_parse_error(app, e);
   }
   return table.run_selected(app);
 }
