@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +36,7 @@ class GgufModel {
   std::string display_name() const { return shards_.front().name(); }
 
  private:
+  Status open_other_shards(const std::string& first_path, int64_t count);
   Status index_tensors();
   std::vector<GgufFile> shards_;
   std::vector<GgufTensorRef> tensors_;
@@ -42,5 +45,13 @@ class GgufModel {
 
 // "dir/model-00002-of-00005.gguf" for prefix "dir/model", shard 2 of 5 (llama.cpp's naming).
 std::string gguf_split_path(const std::string& prefix, int shard_no, int shard_count);
+
+struct GgufSplitName {
+  std::string prefix;  // "dir/model"
+  int shard = 0;       // 1-based
+  int count = 0;
+};
+// The inverse of gguf_split_path; nullopt when the name does not follow the pattern.
+std::optional<GgufSplitName> parse_gguf_split_path(std::string_view path);
 
 }  // namespace qmix
