@@ -20,7 +20,7 @@ namespace qmix {
 
 struct EngineOptions {
   int threads = 0;  // 0 = all cores
-  MatmulMode mode = MatmulMode::kQuantizedActivations;
+  MatmulMode mode = MatmulMode::kExactF32;
   MatmulObserver* observer = nullptr;
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/gemm.h"
+
 namespace qmix {
 namespace {
 
@@ -12,25 +14,40 @@ constexpr int64_t kRowGrain = 16;
 // Tokens processed against one weight row tile, so the activation tile stays in cache.
 constexpr int64_t kTokenTile = 64;
 
-const QuantKernels& f32_kernels() { return active_kernels(quant_type(GgmlType::F32)); }
+// Rows of the weight matrix dequantized together into one f32 panel per task: small enough
+// that the panel stays in L2 while every token passes over it, a multiple of the GEMM
+// kernel's 3-row block.
+constexpr int64_t kPanelRows = 48;
 
 void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, const float* x,
                   int64_t n_tokens, float* y) {
-  const DotFn dot = f32_kernels().dot;
+  const GemmFn gemm = gemm_f32();
   const int n_threads = ctx.pool ? ctx.pool->size() : 1;
-  std::vector<std::vector<float>> scratch(static_cast<size_t>(n_threads),
-                                          std::vector<float>(static_cast<size_t>(w.cols)));
+  std::vector<std::vector<float>> panels(static_cast<size_t>(n_threads));
   auto work = [&](int64_t begin, int64_t end, int thread) {
-    float* row = scratch[static_cast<size_t>(thread)].data();
-    for (int64_t r = begin; r < end; ++r) {
-      dequantize_row(w, expert, r, row);
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = dot(row, x + t * w.cols, w.cols);
+    std::vector<float>& panel = panels[static_cast<size_t>(thread)];
+    panel.resize(static_cast<size_t>(kPanelRows * w.cols));
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t r0 = p * kPanelRows, nr = std::min(kPanelRows, w.rows - r0);
+      for (int64_t r = 0; r < nr; ++r) dequantize_row(w, expert, r0 + r, panel.data() + r * w.cols);
+      GemmArgs g;
+      g.a = x;
+      g.lda = w.cols;
+      g.b = panel.data();
+      g.ldb = w.cols;
+      g.c = y + r0;
+      g.ldc = w.rows;
+      g.n_tokens = n_tokens;
+      g.n_rows = nr;
+      g.k = w.cols;
+      gemm(g);
     }
   };
+  const int64_t n_panels = (w.rows + kPanelRows - 1) / kPanelRows;
   if (ctx.pool)
-    ctx.pool->parallel_for(w.rows, kRowGrain, work);
+    ctx.pool->parallel_for(n_panels, 1, work);
   else
-    work(0, w.rows, 0);
+    work(0, n_panels, 0);
 }
 
 // Converts activation rows to the partner format of the weights.

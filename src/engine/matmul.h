@@ -13,15 +13,17 @@ namespace qmix {
 
 enum class MatmulMode {
   // Activations are converted to the weight type's dot partner (Q8_0/Q8_1/Q8_K/F32) and the
-  // format's dot kernel runs, as ggml does: the fast path.
+  // format's dot kernel runs per (row, token), as ggml does: for checking agreement with ggml.
   kQuantizedActivations,
-  // Every weight row is dequantized to f32 and multiplied in f32: the exact reference.
+  // Panels of weight rows are dequantized to f32 and multiplied with the f32 activations by a
+  // register-blocked GEMM: exact in the weights' own values and, for whole chunks, the fastest
+  // path (each weight is decoded once per chunk, not once per token).
   kExactF32,
 };
 
 struct MatmulContext {
   ThreadPool* pool = nullptr;
-  MatmulMode mode = MatmulMode::kQuantizedActivations;
+  MatmulMode mode = MatmulMode::kExactF32;
   MatmulObserver* observer = nullptr;
 
   // Reports a matmul input to the observer (if any).

@@ -1,0 +1,71 @@
+// Engine matmul throughput: the f32 GEMM kernel alone, and a whole matmul over bf16 weights on
+// both paths (dequantized panels + GEMM vs per-row dot kernels), at shapes of the anchor model.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "core/fp16.h"
+#include "engine/gemm.h"
+#include "engine/matmul.h"
+
+namespace qmix {
+namespace {
+
+void BM_GemmF32(benchmark::State& state, GemmFn fn) {
+  const int64_t tokens = state.range(0), rows = 48, k = state.range(1);
+  std::vector<float> a(static_cast<size_t>(tokens * k), 0.5f),
+      b(static_cast<size_t>(rows * k), 0.25f);
+  std::vector<float> c(static_cast<size_t>(tokens * rows));
+  GemmArgs g{a.data(), k, b.data(), k, c.data(), rows, tokens, rows, k};
+  for (auto _ : state) {
+    fn(g);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(tokens * rows * k),
+                                                benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+}
+BENCHMARK_CAPTURE(BM_GemmF32, scalar, gemm_f32_scalar)->Args({64, 1024});
+BENCHMARK_CAPTURE(BM_GemmF32, avx2, gemm_f32_avx2)->Args({64, 1024})->Args({512, 3072});
+
+void BM_MatmulBf16(benchmark::State& state, MatmulMode mode) {
+  const int64_t tokens = state.range(0), rows = 3072, cols = 1024;
+  std::vector<uint16_t> w(static_cast<size_t>(rows * cols));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  for (uint16_t& v : w) v = fp32_to_bf16(nd(rng));
+  WeightRef ref;
+  ref.name = "blk.0.ffn_up.weight";
+  ref.type = &quant_type(GgmlType::BF16);
+  ref.data = reinterpret_cast<const std::byte*>(w.data());
+  ref.cols = cols;
+  ref.rows = rows;
+  ref.row_bytes = static_cast<uint64_t>(cols) * 2;
+  std::vector<float> x(static_cast<size_t>(tokens * cols), 0.1f),
+      y(static_cast<size_t>(tokens * rows));
+  ThreadPool pool(static_cast<int>(state.range(1)));
+  MatmulContext ctx;
+  ctx.pool = &pool;
+  ctx.mode = mode;
+  for (auto _ : state) {
+    matmul(ctx, ref, 0, x.data(), tokens, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(tokens * rows * cols),
+                                                benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+}
+BENCHMARK_CAPTURE(BM_MatmulBf16, panels_gemm, MatmulMode::kExactF32)
+    ->Args({512, 1})
+    ->Args({512, 2})
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatmulBf16, row_dots, MatmulMode::kQuantizedActivations)
+    ->Args({512, 1})
+    ->Args({512, 2})
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace qmix
+
+BENCHMARK_MAIN();
