@@ -1,6 +1,51 @@
-// q4_k: not implemented yet (stub kernels).
+// q4_K: 8 sub-blocks of 32 values, x = d * scale * q - dmin * min with 4-bit q and 6-bit
+// scale and min; dot partner q8_K.
+#include "quant/k_quants_common.h"
+#include "quant/k_quants_reference.h"
 #include "quant/kernels.h"
 
 namespace qmix::kernels {
-QuantKernels q4_k_scalar() { return {}; }
+namespace {
+
+using namespace kquant;
+
+struct Q4K {
+  using Block = BlockQ4K;
+  static constexpr Format format = kFormatQ4K;
+
+  static void decode(const Block& b, SuperBlock& s) {
+    s.d = b.d;
+    s.dmin = b.dmin;
+    unpack_scales_mins(b.scales, s.scale, s.min);
+    unpack_nibbles(b.qs, s.level);
+  }
+  static void encode(const SuperBlock& s, Block& b) {
+    b.d = s.d;
+    b.dmin = s.dmin;
+    pack_scales_mins(s.scale, s.min, b.scales);
+    pack_nibbles(s.level, b.qs);
+  }
+};
+
+constexpr AffineRecipe kRecipe{
+    kFormatQ4K,
+    PlainWeights::kRmsPlusAbs,
+    {-1.f, 0.1f, 20, scale_fit::ErrorNorm::kSquared, scale_fit::ScanRounding::kClampRounded},
+    2.f};
+
+void reference(const float* x, const float* qw, SuperBlock& s) {
+  reference_affine(x, qw, kRecipe, s);
+}
+
+}  // namespace
+
+QuantKernels q4_k_scalar() {
+  QuantKernels k;
+  k.quantize = quantize_row<Q4K, reference>;
+  k.quantize_reference = quantize_row<Q4K, reference>;
+  k.dequantize = dequantize_row<Q4K>;
+  k.dot = dot_row<Q4K>;
+  return k;
+}
+
 }  // namespace qmix::kernels

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -77,24 +78,30 @@ struct AffineFit {
 };
 
 float affine_error(const float* x, const float* w, int n, const uint8_t* levels, float scale,
-                   float min) {
+                   float min, ErrorNorm norm) {
   float error = 0;
   for (int i = 0; i < n; ++i) {
-    const float diff = scale * static_cast<float>(levels[i]) + min - x[i];
-    error += w[i] * (diff * diff);
+    float diff = scale * static_cast<float>(levels[i]) + min - x[i];
+    diff = norm == ErrorNorm::kAbsolute ? std::fabs(diff) : diff * diff;
+    error += w[i] * diff;
   }
   return error;
 }
 
+int scan_level(float v, int nmax, ScanRounding rounding) {
+  if (rounding == ScanRounding::kClampRounded) return std::clamp(nearest_int(v), 0, nmax);
+  // min can sit at or near max, so v may be huge or not finite: clamp before rounding.
+  return v > 0 ? nearest_int(std::min(v, static_cast<float>(nmax))) : 0;
+}
+
 // One step of the scan: levels at inverse scale `iscale` from `min`, then the weighted
 // least-squares scale and min for them. Returns false when the fit is degenerate.
-bool affine_candidate(const float* x, const float* w, int n, int nmax, float iscale, float min,
-                      float sum_w, float sum_x, uint8_t* levels, AffineFit* fit) {
+bool affine_candidate(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
+                      float iscale, float min, float sum_w, float sum_x, uint8_t* levels,
+                      AffineFit* fit) {
   float sum_l = 0, sum_l2 = 0, sum_xl = 0;
   for (int i = 0; i < n; ++i) {
-    // min can sit at or near max, so v may be huge or not finite: clamp before rounding.
-    const float v = iscale * (x[i] - min);
-    const int l = v > 0 ? nearest_int(std::min(v, static_cast<float>(nmax))) : 0;
+    const int l = scan_level(iscale * (x[i] - min), nmax, scan.rounding);
     levels[i] = static_cast<uint8_t>(l);
     const float fl = static_cast<float>(l);
     sum_l += w[i] * fl;
@@ -109,15 +116,14 @@ bool affine_candidate(const float* x, const float* w, int n, int nmax, float isc
     fit->min = 0;
     fit->scale = sum_xl / sum_l2;
   }
-  fit->error = affine_error(x, w, n, levels, fit->scale, fit->min);
+  fit->error = affine_error(x, w, n, levels, fit->scale, fit->min, scan.norm);
   return true;
 }
 
 }  // namespace
 
-float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* levels, float* offset) {
-  constexpr float kRmin = -0.9f, kRdelta = 0.05f;
-  constexpr int kSteps = 36;
+float fit_affine(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
+                 uint8_t* levels, float* offset) {
   float min = x[0], max = x[0];
   float sum_w = w[0];
   float sum_x = sum_w * x[0];
@@ -137,14 +143,15 @@ float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* level
   float scale = 1 / iscale;
   for (int i = 0; i < n; ++i)
     levels[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
-  float best_error = affine_error(x, w, n, levels, scale, min);
+  float best_error = affine_error(x, w, n, levels, scale, min, scan.norm);
   uint8_t trial[256];
   QMIX_CHECK(n <= 256);
-  for (int is = 0; is <= kSteps; ++is) {
+  for (int is = 0; is <= scan.nstep; ++is) {
     // ggml rescans from the best min found so far, so `min` moves during the scan.
-    iscale = (kRmin + kRdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
+    iscale =
+        (scan.rmin + scan.rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
     AffineFit fit;
-    if (!affine_candidate(x, w, n, nmax, iscale, min, sum_w, sum_x, trial, &fit)) continue;
+    if (!affine_candidate(x, w, n, nmax, scan, iscale, min, sum_w, sum_x, trial, &fit)) continue;
     if (fit.error < best_error) {
       std::copy(trial, trial + n, levels);
       best_error = fit.error;
@@ -154,6 +161,131 @@ float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* level
   }
   *offset = -min;
   return scale;
+}
+
+namespace {
+
+// Weighted sums of a level assignment, as make_qp_quants / make_q3_quants keep them.
+struct LevelSums {
+  float sumlx = 0;
+  float suml2 = 0;
+};
+
+// Moves single levels to their best value given the others' fit (scale = sumlx / suml2),
+// keeping a move when it raises sumlx^2 / suml2; up to five rounds. level_of(i) reads the
+// current level, set_level(i, l) stores one. ggml's two copies differ only in when a move is
+// considered; `require_positive_l2` selects make_qp_quants' condition (sl2 > 0 up front).
+template <class Weight, class Get, class Set>
+LevelSums move_levels(const float* x, int n, int lo, int hi, LevelSums s, Weight weight,
+                      Get level_of, Set set_level, bool require_positive_l2) {
+  for (int round = 0; round < 5; ++round) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = weight(i);
+      const float old = static_cast<float>(level_of(i));
+      float slx = s.sumlx - w * x[i] * old;
+      float sl2 = s.suml2 - w * old * old;
+      if (!(slx > 0) || (require_positive_l2 && !(sl2 > 0))) continue;
+      const int l = std::clamp(nearest_int(x[i] * sl2 / slx), lo, hi);
+      if (l == level_of(i)) continue;
+      const float fl = static_cast<float>(l);
+      slx += w * x[i] * fl;
+      sl2 += w * fl * fl;
+      if ((require_positive_l2 || sl2 > 0) && slx * slx * s.suml2 > s.sumlx * s.sumlx * sl2) {
+        set_level(i, l);
+        s.sumlx = slx;
+        s.suml2 = sl2;
+        ++changed;
+      }
+    }
+    if (changed == 0) break;
+  }
+  return s;
+}
+
+float weighted_error_at(const float* x, const float* w, int n, int nmax, float iscale) {
+  const float scale = 1 / iscale;
+  float mse = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::min(nmax, nearest_int(iscale * x[i]));
+    const float diff = x[i] - scale * static_cast<float>(l);
+    mse += w[i] * diff * diff;
+  }
+  return mse;
+}
+
+}  // namespace
+
+float fit_positive(const float* x, const float* w, int n, int nmax, uint8_t* levels) {
+  float max = 0;
+  for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
+  if (max < kGroupMaxEps) {
+    std::fill(levels, levels + n, uint8_t{0});
+    return 0.f;
+  }
+  float iscale = static_cast<float>(nmax) / max;
+  // ggml stores the first levels unclamped in bytes and measures the error with them.
+  for (int i = 0; i < n; ++i) levels[i] = static_cast<uint8_t>(nearest_int(iscale * x[i]));
+  const float scale = 1 / iscale;
+  float best = 0;
+  for (int i = 0; i < n; ++i) {
+    const float diff = x[i] - scale * static_cast<float>(levels[i]);
+    best += w[i] * diff * diff;
+  }
+  for (int is = -4; is <= 4; ++is) {
+    if (is == 0) continue;
+    const float trial = (0.1f * static_cast<float>(is) + static_cast<float>(nmax)) / max;
+    const float mse = weighted_error_at(x, w, n, nmax, trial);
+    if (mse < best) {
+      best = mse;
+      iscale = trial;
+    }
+  }
+  LevelSums s;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::min(nmax, nearest_int(iscale * x[i]));
+    levels[i] = static_cast<uint8_t>(l);
+    const float fl = static_cast<float>(l);
+    s.sumlx += w[i] * x[i] * fl;
+    s.suml2 += w[i] * fl * fl;
+  }
+  s = move_levels(
+      x, n, std::numeric_limits<int>::min(), nmax, s, [&](int i) { return w[i]; },
+      [&](int i) { return static_cast<int>(levels[i]); },
+      [&](int i, int l) { levels[i] = static_cast<uint8_t>(l); }, true);
+  return s.suml2 > 0.0f ? s.sumlx / s.suml2 : 0.0f;
+}
+
+float fit_symmetric_moves(const float* x, int n, int nmax, uint8_t* levels) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    std::fill(levels, levels + n, uint8_t{0});
+    return 0.f;
+  }
+  const float iscale = static_cast<float>(-nmax) / max;
+  int signed_levels[256];
+  QMIX_CHECK(n <= 256);
+  LevelSums s;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+    signed_levels[i] = l;
+    const float w = x[i] * x[i];
+    const float fl = static_cast<float>(l);
+    s.sumlx += w * x[i] * fl;
+    s.suml2 += w * fl * fl;
+  }
+  s = move_levels(
+      x, n, -nmax, nmax - 1, s, [&](int i) { return x[i] * x[i]; },
+      [&](int i) { return signed_levels[i]; }, [&](int i, int l) { signed_levels[i] = l; }, false);
+  for (int i = 0; i < n; ++i) levels[i] = static_cast<uint8_t>(signed_levels[i] + nmax);
+  return s.suml2 > 0.0f ? s.sumlx / s.suml2 : 0.0f;
 }
 
 }  // namespace qmix::scale_fit

@@ -1,6 +1,6 @@
-// Scale fitting shared by the 32-value block formats (q4_0 … q5_1, iq4_nl, iq4_xs): the
-// pieces of ggml's imatrix-weighted quantizers, reproduced operation for operation (same
-// float evaluation order) so that our reference output is byte-identical with ggml's.
+// Scale fitting shared by the block formats (q4_0 … q5_1, iq4_nl, iq4_xs, the k-quants): the
+// pieces of ggml's quantizers, reproduced operation for operation (same float evaluation
+// order) so that our reference output is byte-identical with ggml's.
 #pragma once
 
 #include <bit>
@@ -29,9 +29,41 @@ void importance_weights(const float* x, const float* qw, float sigma2, int n, fl
 // least-squares best. Returns d; an (almost) all-zero group gives d = 0, L = 0.
 float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* levels);
 
-// x ≈ d * L[i] - m with L[i] in [0, nmax], m >= 0: ggml's make_qkx3_quants (squared error,
-// nstep 36 from rmin -0.9 in steps of 0.05). Returns d and stores m in *offset.
-float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* levels, float* offset);
+// The scan of an affine fit: inverse scales (rmin + rdelta * is + nmax) / range for is in
+// [0, nstep], each followed by a weighted least-squares scale and min for its levels.
+enum class ErrorNorm { kSquared, kAbsolute };
+enum class ScanRounding {
+  kClampRounded,  // clamp(round(v), 0, nmax): ggml's make_qkx2_quants
+  kRoundClamped,  // v > 0 ? round(min(v, nmax)) : 0: make_qkx3_quants (safe for huge v)
+};
+struct AffineScan {
+  float rmin;
+  float rdelta;
+  int nstep;
+  ErrorNorm norm;
+  ScanRounding rounding;
+};
+// make_qkx3_quants as the imatrix quantizers call it (squared error, 36 steps from -0.9).
+inline constexpr AffineScan kAffineScanImatrix{-0.9f, 0.05f, 36, ErrorNorm::kSquared,
+                                               ScanRounding::kRoundClamped};
+
+// x ≈ d * L[i] - m with L[i] in [0, nmax], m >= 0 (n <= 256): ggml's make_qkx2_quants /
+// make_qkx3_quants with weights. Returns d and stores m in *offset.
+float fit_affine(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
+                 uint8_t* levels, float* offset);
+inline float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* levels,
+                        float* offset) {
+  return fit_affine(x, w, n, nmax, kAffineScanImatrix, levels, offset);
+}
+
+// x ≈ d * L[i] with L[i] in [0, nmax] for non-negative x (the sub-block scales and mins of
+// the k-quants): ggml's make_qp_quants: the best of 9 scales near nmax/max, then up to five
+// rounds of moving single levels while that improves the weighted fit. Returns d.
+float fit_positive(const float* x, const float* w, int n, int nmax, uint8_t* levels);
+
+// x ≈ d * (L[i] - nmax) with weights x^2: ggml's make_q3_quants with rmse: round at
+// -nmax/max, then up to five rounds of moving single levels while that improves the fit.
+float fit_symmetric_moves(const float* x, int n, int nmax, uint8_t* levels);
 
 // Index of the entry of the 16 ascending `values` nearest to x (ties go up), as ggml's
 // best_index_int8: compares 2x with the sum of neighbours, so the midpoints are exact.

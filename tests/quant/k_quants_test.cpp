@@ -1,0 +1,286 @@
+// q2_K … q6_K and q8_K: byte-exact reproduction of ggml's reference quantizer on the golden
+// vectors, dot products against dequantized values, SIMD vs scalar kernels, round trips and
+// the use of the imatrix.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/cpu.h"
+#include "quant/block_layouts.h"
+#include "quant/quantize_rows.h"
+#include "testutil/testutil.h"
+
+namespace qmix {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr GgmlType kWeightTypes[] = {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                                     GgmlType::Q6_K};
+
+struct Row {
+  std::vector<float> x, imatrix;
+};
+
+// Gaussian weights with an outlier every 97 values; log-normal importances.
+Row random_row(int64_t n, uint32_t seed, float sigma = 0.02f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> gauss(0.f, sigma);
+  std::lognormal_distribution<float> importance(0.f, 1.f);
+  Row r;
+  for (int64_t i = 0; i < n; ++i) {
+    r.x.push_back(gauss(rng) * (i % 97 == 0 ? 20.f : 1.f));
+    r.imatrix.push_back(importance(rng));
+  }
+  return r;
+}
+
+std::vector<std::byte> quantize(const QuantType& type, std::span<const float> x,
+                                std::span<const float> imatrix,
+                                QuantAlgorithm algorithm = QuantAlgorithm::kBest) {
+  const auto n = static_cast<int64_t>(x.size());
+  std::vector<std::byte> out(*type.row_bytes(n));
+  QuantizeOptions options;
+  options.algorithm = algorithm;
+  const Status s = quantize_rows(type, x, 1, n, imatrix, out, options);
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  return out;
+}
+
+std::vector<float> dequantize(const QuantType& type, const std::vector<std::byte>& q, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  scalar_kernels(type).dequantize(q.data(), out.data(), n);
+  return out;
+}
+
+std::vector<std::byte> to_q8k(const std::vector<float>& x) {
+  return quantize(quant_type(GgmlType::Q8_K), x, {});
+}
+
+double weighted_sse(const std::vector<float>& x, const std::vector<float>& y,
+                    const std::vector<float>* w) {
+  double e = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double d = static_cast<double>(x[i]) - y[i];
+    e += (w != nullptr ? (*w)[i] : 1.0) * d * d;
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------- ggml's bytes
+
+// quantize_reference reproduces every golden k-quant case byte for byte.
+void check_reference_bytes(const fs::path& dir, int& checked) {
+  const auto manifest = nlohmann::json::parse(test::read_text(dir / "manifest.json"));
+  for (const auto& c : manifest["cases"]) {
+    const auto type = quant_type_by_name(c["type"].get<std::string>());
+    ASSERT_TRUE(type.ok());
+    if (std::find(std::begin(kWeightTypes), std::end(kWeightTypes), (*type)->id) ==
+        std::end(kWeightTypes))
+      continue;
+    if (!fs::exists(dir / c["quantized"].get<std::string>())) continue;
+    const std::string set = c["set"];
+    const bool with_imatrix = c["imatrix"];
+    SCOPED_TRACE(set + "." + std::string((*type)->name) + (with_imatrix ? ".imat" : ".plain"));
+    const auto sets = manifest["sets"];
+    const auto s =
+        *std::find_if(sets.begin(), sets.end(), [&](auto& e) { return e["name"] == set; });
+    const int64_t rows = s["rows"], cols = s["cols"];
+    const auto input = test::read_f32(dir / s["input"].get<std::string>());
+    const auto imatrix = test::read_f32(dir / s["imatrix"].get<std::string>());
+    const auto golden = test::read_bytes(dir / c["quantized"].get<std::string>());
+    std::vector<std::byte> ours(golden.size());
+    QuantizeOptions options;
+    options.algorithm = QuantAlgorithm::kReference;
+    const std::span<const float> im =
+        with_imatrix ? std::span<const float>(imatrix) : std::span<const float>();
+    ASSERT_TRUE(quantize_rows(**type, input, rows, cols, im, ours, options).ok());
+    const int64_t row_bytes = static_cast<int64_t>(*(*type)->row_bytes(cols));
+    for (int64_t r = 0; r < rows; ++r)
+      EXPECT_EQ(std::memcmp(ours.data() + r * row_bytes, golden.data() + r * row_bytes,
+                            static_cast<size_t>(row_bytes)),
+                0)
+          << "row " << r;
+    ++checked;
+  }
+}
+
+TEST(KQuants, ReferenceReproducesGgmlOnEdgeSet) {
+  const fs::path dir = test::testdata_dir() / "golden" / "quant";
+  if (!fs::exists(dir / "manifest.json")) GTEST_SKIP() << "testdata/golden/quant not present";
+  int checked = 0;
+  check_reference_bytes(dir, checked);
+  EXPECT_EQ(checked, 10);  // 5 types, plain and imatrix
+}
+
+TEST(KQuantsShared, ReferenceReproducesGgmlOnAllSets) {
+  QMIX_REQUIRE_SHARED(shared);
+  int checked = 0;
+  check_reference_bytes(shared / "golden" / "quant", checked);
+  EXPECT_EQ(checked, 30);
+}
+
+// ---------------------------------------------------------------- kernels
+
+std::vector<float> q8k_values(const std::vector<std::byte>& q8k, size_t n) {
+  std::vector<float> out(n);
+  dequantize(quant_type(GgmlType::Q8_K), q8k, static_cast<int64_t>(n)).swap(out);
+  return out;
+}
+
+TEST(KQuants, DotEqualsSumOfDequantizedProducts) {
+  constexpr int64_t n = 2048;
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    SCOPED_TRACE(std::string(type.name));
+    for (uint32_t seed = 1; seed <= 3; ++seed) {
+      const Row w = random_row(n, seed);
+      const Row a = random_row(n, seed + 100, 1.f);
+      const auto blocks = quantize(type, w.x, {});
+      const auto q8 = to_q8k(a.x);
+      const auto wv = dequantize(type, blocks, n);
+      const auto av = q8k_values(q8, n);
+      double expected = 0, magnitude = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        expected += static_cast<double>(wv[i]) * av[i];
+        magnitude += std::fabs(static_cast<double>(wv[i]) * av[i]);
+      }
+      for (const QuantKernels* k : {&scalar_kernels(type), &active_kernels(type)})
+        EXPECT_NEAR(k->dot(blocks.data(), q8.data(), n), expected, 1e-5 * magnitude);
+    }
+  }
+}
+
+TEST(KQuants, Q8KDotOfItselfIsItsSquaredNorm) {
+  const Row a = random_row(1024, 5, 1.f);
+  const auto q8 = to_q8k(a.x);
+  const auto av = q8k_values(q8, a.x.size());
+  double expected = 0;
+  for (const float v : av) expected += static_cast<double>(v) * v;
+  const QuantType& q8k = quant_type(GgmlType::Q8_K);
+  EXPECT_NEAR(scalar_kernels(q8k).dot(q8.data(), q8.data(), 1024), expected, 1e-6 * expected);
+  EXPECT_NEAR(active_kernels(q8k).dot(q8.data(), q8.data(), 1024), expected, 1e-6 * expected);
+}
+
+// ggml's q8_K: the largest magnitude maps to -127, bsums are the sums of 16 values.
+TEST(KQuants, Q8KFollowsGgmlsRounding) {
+  std::vector<float> x(256);
+  for (int i = 0; i < 256; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i - 100) / 64.f;
+  const auto q8 = to_q8k(x);
+  layout::BlockQ8K b;
+  std::memcpy(&b, q8.data(), sizeof b);
+  EXPECT_EQ(b.qs[255], -127);                     // x = 155/64, the largest magnitude
+  EXPECT_FLOAT_EQ(b.d, -(155.f / 64.f) / 127.f);  // negative: the sign flips
+  EXPECT_EQ(b.qs[100], 0);
+  for (int j = 0; j < 16; ++j) {
+    int sum = 0;
+    for (int i = 0; i < 16; ++i) sum += b.qs[16 * j + i];
+    EXPECT_EQ(b.bsums[j], sum);
+  }
+  std::vector<float> zero(256, 0.f);
+  const auto qz = to_q8k(zero);
+  std::memcpy(&b, qz.data(), sizeof b);
+  EXPECT_EQ(b.d, 0.f);
+  EXPECT_TRUE(
+      std::all_of(std::begin(b.bsums), std::end(b.bsums), [](int16_t v) { return v == 0; }));
+}
+
+TEST(KQuants, SimdKernelsMatchScalar) {
+  constexpr int64_t n = 4096;
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    SCOPED_TRACE(std::string(type.name));
+    const QuantKernels& scalar = scalar_kernels(type);
+    const QuantKernels& active = active_kernels(type);
+    for (uint32_t seed = 7; seed < 10; ++seed) {
+      const Row w = random_row(n, seed);
+      const Row a = random_row(n, seed + 50, 1.f);
+      const auto blocks = quantize(type, w.x, w.imatrix);
+      const auto q8 = to_q8k(a.x);
+      std::vector<float> ref(n), got(n);
+      scalar.dequantize(blocks.data(), ref.data(), n);
+      active.dequantize(blocks.data(), got.data(), n);
+      EXPECT_EQ(std::memcmp(ref.data(), got.data(), n * sizeof(float)), 0);
+      // Both sum exact integers per block and combine blocks in the same order.
+      const float ds = scalar.dot(blocks.data(), q8.data(), n);
+      const float da = active.dot(blocks.data(), q8.data(), n);
+      double magnitude = 0;
+      const auto av = q8k_values(q8, n);
+      for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(ref[i] * av[i]);
+      EXPECT_NEAR(da, ds, 1e-6 * magnitude);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- quantization
+
+// Values that a format represents exactly come back (almost) unchanged: re-quantizing a
+// dequantized row loses far less than the first quantization did.
+TEST(KQuants, RoundTripIsNearlyStable) {
+  constexpr int64_t n = 1024;
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    SCOPED_TRACE(std::string(type.name));
+    const Row w = random_row(n, 31);
+    const auto first = dequantize(type, quantize(type, w.x, {}), n);
+    const auto second = dequantize(type, quantize(type, first, {}), n);
+    const double e1 = weighted_sse(w.x, first, nullptr);
+    const double e2 = weighted_sse(first, second, nullptr);
+    EXPECT_LT(e2, 0.25 * e1);
+  }
+}
+
+TEST(KQuants, ZeroRowsQuantizeToZero) {
+  const std::vector<float> zero(512, 0.f);
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    for (const auto algorithm : {QuantAlgorithm::kBest, QuantAlgorithm::kReference}) {
+      const auto back = dequantize(type, quantize(type, zero, {}, algorithm), 512);
+      for (const float v : back) ASSERT_EQ(std::fabs(v), 0.f) << type.name;
+    }
+  }
+}
+
+// The imatrix is honoured: with it, the important columns are fitted better than without.
+TEST(KQuants, ImatrixLowersTheWeightedError) {
+  constexpr int64_t n = 4096;
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    SCOPED_TRACE(std::string(type.name));
+    const Row w = random_row(n, 41);
+    for (const auto algorithm : {QuantAlgorithm::kBest, QuantAlgorithm::kReference}) {
+      const auto plain = dequantize(type, quantize(type, w.x, {}, algorithm), n);
+      const auto weighted = dequantize(type, quantize(type, w.x, w.imatrix, algorithm), n);
+      EXPECT_LT(weighted_sse(w.x, weighted, &w.imatrix), weighted_sse(w.x, plain, &w.imatrix));
+    }
+  }
+}
+
+// Our search never loses to ggml's algorithm, on either error measure it targets.
+TEST(KQuants, SearchIsNeverWorseThanGgmlsAlgorithm) {
+  constexpr int64_t n = 2048;
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    SCOPED_TRACE(std::string(type.name));
+    for (uint32_t seed = 50; seed < 53; ++seed) {
+      const Row w = random_row(n, seed);
+      for (const bool with_imatrix : {false, true}) {
+        const std::span<const float> im =
+            with_imatrix ? std::span<const float>(w.imatrix) : std::span<const float>();
+        const std::vector<float>* weights = with_imatrix ? &w.imatrix : nullptr;
+        const double ours =
+            weighted_sse(w.x, dequantize(type, quantize(type, w.x, im), n), weights);
+        const double ref = weighted_sse(
+            w.x, dequantize(type, quantize(type, w.x, im, QuantAlgorithm::kReference), n), weights);
+        EXPECT_LE(ours, ref) << (with_imatrix ? "imatrix" : "plain");
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qmix
