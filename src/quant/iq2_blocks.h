@@ -1,4 +1,4 @@
-// Block layouts of the IQ2/IQ1 formats (as stored in GGUF, little-endian) and of their dot
+// Block layouts of the IQ1/IQ2/IQ3 formats (as stored in GGUF, little-endian) and of their dot
 // partner Q8_K, shared by the scalar and AVX2 kernels of this family.
 #pragma once
 
@@ -35,6 +35,18 @@ struct BlockIq1m {
   uint8_t qh[kBlock / 16];      // per 2 groups: 3 high bits + shift sign bit each
   uint8_t scales[kBlock / 32];  // 3-bit scales; the fp16 super-scale in the top nibbles
 };
+struct BlockIq3xxs {
+  fp16_t d;
+  uint8_t qs[3 * kBlock / 8];  // 64 grid indices (8 per 32 values), then per 32 values a
+                               // little-endian word: 4x7 sign bits | 4-bit scale << 28
+};
+struct BlockIq3s {
+  fp16_t d;
+  uint8_t qs[kBlock / 4];       // low 8 bits of the grid index, 8 per 32 values
+  uint8_t qh[kBlock / 32];      // 9th index bit, one byte per 32 values
+  uint8_t signs[kBlock / 8];    // one sign byte per 8 values
+  uint8_t scales[kBlock / 64];  // two 4-bit scales per byte
+};
 struct BlockQ8K {
   float d;
   int8_t qs[kBlock];
@@ -46,6 +58,8 @@ static_assert(sizeof(BlockIq2xs) == 74);
 static_assert(sizeof(BlockIq2s) == 82);
 static_assert(sizeof(BlockIq1s) == 50);
 static_assert(sizeof(BlockIq1m) == 56);
+static_assert(sizeof(BlockIq3xxs) == 98);
+static_assert(sizeof(BlockIq3s) == 110);
 static_assert(sizeof(BlockQ8K) == 292);
 
 // IQ1 grid values are shifted by ±kIq1Delta (ggml's IQ1S_DELTA / IQ1M_DELTA).

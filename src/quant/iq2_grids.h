@@ -20,6 +20,9 @@ extern const std::array<uint64_t, 2048> iq1s_grid;
 extern const std::array<uint8_t, 128> ksigns_iq2xs;
 extern const std::array<uint8_t, 8> kmask_iq2xs;  // 1 << j
 
+// Byte value of each level of the IQ2 grids.
+inline constexpr std::array<uint8_t, 8> kIq2Magnitudes = {0x08, 0x19, 0x2b};
+
 // Byte j of a grid entry.
 inline uint8_t grid_byte(uint64_t entry, int j) { return static_cast<uint8_t>(entry >> (8 * j)); }
 

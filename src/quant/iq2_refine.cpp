@@ -4,86 +4,132 @@
 #include <cmath>
 #include <limits>
 
-#include "quant/iq2_grids.h"
-
 namespace qmix::iq2 {
 namespace {
 
 constexpr int kValues = 256;
 constexpr int kRounds = 3;
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
-double group_scale(const Iq2Block& b, int sub) {
-  return static_cast<double>(fp16_to_fp32(b.d)) * (0.5 + b.scale[static_cast<size_t>(sub)]) * 0.25;
+double sub_scale(const GridFormat& f, const GridBlock& b, int sub) {
+  return static_cast<double>(fp16_to_fp32(b.d)) *
+         (f.scale_offset + b.scale[static_cast<size_t>(sub)]) * f.scale_factor;
 }
 
-// Best grid point and signs for one group at scale s (step 1). Only the magnitude levels
-// matter per element, so each candidate costs 8 table lookups.
-void best_group(const Iq2Format& f, const float* x, const float* w, double s, uint16_t* index,
-                uint8_t* signs) {
-  static constexpr int kMagnitudes[3] = {0x08, 0x19, 0x2b};
-  double cost[8][3], flip[8][3];
-  uint8_t natural = 0;  // sign bits of x
-  for (int j = 0; j < 8; ++j) {
+// The best grid point of one group with the signs of x (natural), and with one sign flipped
+// (the cheapest flip for that point), at scale s.
+struct GroupChoice {
+  double natural_cost = kInf, flipped_cost = kInf;
+  uint16_t natural_index = 0, flipped_index = 0;
+  int flipped_element = 0;  // within the group
+};
+
+GroupChoice best_points(const GridFormat& f, const Lattice& lattice, const float* x, const float* w,
+                        double s) {
+  const int size = lattice.group_size();
+  double cost[8][8], flip[8][8];
+  for (int j = 0; j < size; ++j) {
     const double a = std::fabs(static_cast<double>(x[j])), wj = w[j];
-    if (x[j] < 0) natural = static_cast<uint8_t>(natural | (1 << j));
-    for (int l = 0; l < 3; ++l) {
-      const double q = s * kMagnitudes[l];
+    for (int l = 0; l <= lattice.max_level(); ++l) {
+      const double q = s * f.magnitudes[static_cast<size_t>(l)];
       cost[j][l] = wj * (q * q - 2 * a * q);
       flip[j][l] = 4 * wj * a * q;  // extra cost of giving element j the wrong sign
     }
   }
-  const bool odd = f.even_parity && std::popcount(natural) % 2 != 0;
-  const Lattice& lattice = iq2::lattice(f.book);
-  double best = std::numeric_limits<double>::infinity();
+  GroupChoice best;
   for (int k = 0; k < lattice.size(); ++k) {
     const Lattice::Levels& levels = lattice.levels(k);
-    double c = 0, penalty = std::numeric_limits<double>::infinity();
+    double c = 0, penalty = kInf;
     int cheapest = 0;
-    for (int j = 0; j < 8; ++j) {
+    for (int j = 0; j < size; ++j) {
       const int l = levels[static_cast<size_t>(j)];
       c += cost[j][l];
-      if (odd && flip[j][l] < penalty) {
+      if (f.even_parity && flip[j][l] < penalty) {
         penalty = flip[j][l];
         cheapest = j;
       }
     }
-    if (odd) c += penalty;
-    if (c < best) {
-      best = c;
-      *index = static_cast<uint16_t>(k);
-      *signs = odd ? static_cast<uint8_t>(natural ^ (1 << cheapest)) : natural;
+    if (c < best.natural_cost) {
+      best.natural_cost = c;
+      best.natural_index = static_cast<uint16_t>(k);
+    }
+    if (f.even_parity && c + penalty < best.flipped_cost) {
+      best.flipped_cost = c + penalty;
+      best.flipped_index = static_cast<uint16_t>(k);
+      best.flipped_element = cheapest;
     }
   }
+  return best;
 }
 
-// Σ w x q and Σ w q² of a sub-block's decoded values at unit scale (q = grid * sign).
+// Step 1 for the sign group of values 8*g..8*g+7 at scale s: each of its grid groups takes its
+// best natural point; with an odd count of negatives under the parity rule, the one group whose
+// flip costs least takes its best flipped point instead.
+void best_sign_group(const GridFormat& f, const float* x, const float* w, double s, int g,
+                     GridBlock& b) {
+  const Lattice& lattice = iq2::lattice(f.book);
+  const int size = lattice.group_size();
+  uint8_t natural = 0;
+  for (int j = 0; j < 8; ++j)
+    if (x[j] < 0) natural = static_cast<uint8_t>(natural | (1 << j));
+  const bool odd = f.even_parity && std::popcount(natural) % 2 != 0;
+  GroupChoice choice[2];
+  int flipped = -1;
+  double extra = kInf;
+  for (int h = 0; h < 8 / size; ++h) {
+    choice[h] = best_points(f, lattice, x + size * h, w + size * h, s);
+    const double e = choice[h].flipped_cost - choice[h].natural_cost;
+    if (odd && e < extra) {
+      extra = e;
+      flipped = h;
+    }
+  }
+  uint8_t signs = natural;
+  for (int h = 0; h < 8 / size; ++h) {
+    const size_t k = static_cast<size_t>(8 / size * g + h);
+    if (h == flipped) {
+      b.index[k] = choice[h].flipped_index;
+      signs = static_cast<uint8_t>(signs ^ (1 << (size * h + choice[h].flipped_element)));
+    } else {
+      b.index[k] = choice[h].natural_index;
+    }
+  }
+  b.signs[static_cast<size_t>(g)] = signs;
+}
+
+// Σ w x q and Σ w q² of a sub-block's decoded values at unit scale (q = magnitude * sign).
 struct Moments {
   double xq = 0, qq = 0;
 };
 
-Moments sub_moments(const Iq2Format& f, const float* x, const float* w, const Iq2Block& b,
+double unit_value(const GridFormat& f, const Lattice& lattice, const GridBlock& b, int i) {
+  const int size = lattice.group_size();
+  const int level =
+      lattice.levels(b.index[static_cast<size_t>(i / size)])[static_cast<size_t>(i % size)];
+  const double q = f.magnitudes[static_cast<size_t>(level)];
+  return b.signs[static_cast<size_t>(i / 8)] >> (i % 8) & 1 ? -q : q;
+}
+
+Moments sub_moments(const GridFormat& f, const float* x, const float* w, const GridBlock& b,
                     int sub) {
+  const Lattice& lattice = iq2::lattice(f.book);
   Moments m;
-  for (int k = sub * f.sub_size / 8; k < (sub + 1) * f.sub_size / 8; ++k) {
-    const uint64_t g = f.grid[b.index[static_cast<size_t>(k)]];
-    for (int j = 0; j < 8; ++j) {
-      const int i = 8 * k + j;
-      const double q = grid_byte(g, j) * (b.signs[static_cast<size_t>(k)] >> j & 1 ? -1.0 : 1.0);
-      m.xq += w[i] * x[i] * q;
-      m.qq += w[i] * q * q;
-    }
+  for (int i = sub * f.sub_size; i < (sub + 1) * f.sub_size; ++i) {
+    const double q = unit_value(f, lattice, b, i);
+    m.xq += w[i] * x[i] * q;
+    m.qq += w[i] * q * q;
   }
   return m;
 }
 
-// Step 2: the scale code minimizing Σ w (x - t q)² with t = d (0.5 + l) / 4.
-void best_scale_codes(const Iq2Format& f, const float* x, const float* w, Iq2Block& b) {
+// Step 2: the scale code minimizing Σ w (x - t q)² with t the code's sub-block multiplier.
+void best_scale_codes(const GridFormat& f, const float* x, const float* w, GridBlock& b) {
   const double d = fp16_to_fp32(b.d);
   for (int sub = 0; sub < kValues / f.sub_size; ++sub) {
     const Moments m = sub_moments(f, x, w, b, sub);
-    double best = std::numeric_limits<double>::infinity();
+    double best = kInf;
     for (int l = 0; l < 16; ++l) {
-      const double t = d * (0.5 + l) * 0.25;
+      const double t = d * (f.scale_offset + l) * f.scale_factor;
       const double e = t * t * m.qq - 2 * t * m.xq;
       if (e < best) {
         best = e;
@@ -94,24 +140,23 @@ void best_scale_codes(const Iq2Format& f, const float* x, const float* w, Iq2Blo
 }
 
 // Step 3: least-squares super-scale, tried with its fp16 neighbours.
-void best_super_scale(const Iq2Format& f, const float* x, const float* w, Iq2Block& b) {
+void best_super_scale(const GridFormat& f, const float* x, const float* w, GridBlock& b) {
   double num = 0, den = 0;
   for (int sub = 0; sub < kValues / f.sub_size; ++sub) {
     const Moments m = sub_moments(f, x, w, b, sub);
-    const double c = (0.5 + b.scale[static_cast<size_t>(sub)]) * 0.25;
+    const double c = (f.scale_offset + b.scale[static_cast<size_t>(sub)]) * f.scale_factor;
     num += c * m.xq;
     den += c * c * m.qq;
   }
   if (!(den > 0) || !(num > 0)) return;
   const fp16_t center = fp32_to_fp16(static_cast<float>(num / den));
-  double best = iq2_block_error(f, x, w, b);
-  const fp16_t current = b.d;
-  fp16_t chosen = current;
+  double best = grid_block_error(f, x, w, b);
+  fp16_t chosen = b.d;
   for (int delta = -1; delta <= 1; ++delta) {
     const auto candidate = static_cast<fp16_t>(center + delta);
     if ((candidate & 0x7c00) == 0x7c00 || (candidate & 0x8000) != 0) continue;  // inf/NaN/neg
     b.d = candidate;
-    const double e = iq2_block_error(f, x, w, b);
+    const double e = grid_block_error(f, x, w, b);
     if (e < best) {
       best = e;
       chosen = candidate;
@@ -122,16 +167,16 @@ void best_super_scale(const Iq2Format& f, const float* x, const float* w, Iq2Blo
 
 }  // namespace
 
-double iq2_block_error(const Iq2Format& f, const float* x, const float* w, const Iq2Block& b) {
+double grid_block_error(const GridFormat& f, const float* x, const float* w, const GridBlock& b) {
+  const Lattice& lattice = iq2::lattice(f.book);
   double e = 0;
   for (int sub = 0; sub < kValues / f.sub_size; ++sub) {
-    const float db =
-        fp16_to_fp32(b.d) * (0.5f + static_cast<float>(b.scale[static_cast<size_t>(sub)])) * 0.25f;
+    // The dequantizer's float steps, so that the error is the one a reader sees.
+    const float db = fp16_to_fp32(b.d) *
+                     (f.scale_offset + static_cast<float>(b.scale[static_cast<size_t>(sub)])) *
+                     f.scale_factor;
     for (int i = sub * f.sub_size; i < (sub + 1) * f.sub_size; ++i) {
-      const int k = i / 8, j = i % 8;
-      const float sign = b.signs[static_cast<size_t>(k)] >> j & 1 ? -1.f : 1.f;
-      const float v =
-          db * static_cast<float>(grid_byte(f.grid[b.index[static_cast<size_t>(k)]], j)) * sign;
+      const float v = db * static_cast<float>(unit_value(f, lattice, b, i));
       const double diff = static_cast<double>(x[i]) - v;
       e += w[i] * diff * diff;
     }
@@ -139,19 +184,17 @@ double iq2_block_error(const Iq2Format& f, const float* x, const float* w, const
   return e;
 }
 
-void refine_iq2(const Iq2Format& f, const float* x, const float* w, Iq2Block& block) {
-  double error = iq2_block_error(f, x, w, block);
+void refine_grid_block(const GridFormat& f, const float* x, const float* w, GridBlock& block) {
+  double error = grid_block_error(f, x, w, block);
   for (int round = 0; round < kRounds; ++round) {
-    Iq2Block trial = block;
-    for (int k = 0; k < kValues / 8; ++k) {
-      const double s = group_scale(trial, 8 * k / f.sub_size);
-      if (s > 0)
-        best_group(f, x + 8 * k, w + 8 * k, s, &trial.index[static_cast<size_t>(k)],
-                   &trial.signs[static_cast<size_t>(k)]);
+    GridBlock trial = block;
+    for (int g = 0; g < kValues / 8; ++g) {
+      const double s = sub_scale(f, trial, 8 * g / f.sub_size);
+      if (s > 0) best_sign_group(f, x + 8 * g, w + 8 * g, s, g, trial);
     }
     best_scale_codes(f, x, w, trial);
     best_super_scale(f, x, w, trial);
-    const double e = iq2_block_error(f, x, w, trial);
+    const double e = grid_block_error(f, x, w, trial);
     if (!(e < error)) break;
     error = e;
     block = trial;

@@ -71,8 +71,8 @@ void quantize_reference(const float* src, void* dst, int64_t n, const float* ima
     quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
-Iq2Block decode(const BlockIq2s& x) {
-  Iq2Block b;
+GridBlock decode(const BlockIq2s& x) {
+  GridBlock b;
   b.d = x.d;
   for (int sub = 0; sub < 16; ++sub)
     b.scale[static_cast<size_t>(sub)] = (x.scales[sub / 2] >> (4 * (sub % 2))) & 15;
@@ -84,7 +84,7 @@ Iq2Block decode(const BlockIq2s& x) {
   return b;
 }
 
-void encode(const Iq2Block& b, BlockIq2s& x) {
+void encode(const GridBlock& b, BlockIq2s& x) {
   x.d = b.d;
   for (int sub = 0; sub < 16; sub += 2)
     x.scales[sub / 2] = static_cast<uint8_t>(b.scale[static_cast<size_t>(sub)] |
@@ -101,8 +101,8 @@ void encode(const Iq2Block& b, BlockIq2s& x) {
 // ggml's result, then our refinement (iq2_refine.h).
 void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
   quantize_reference(src, dst, n, imatrix);
-  const Iq2Format format{Codebook::kIq2s, iq2s_grid, 16, false};
-  refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2s*>(dst), decode, encode);
+  const GridFormat format{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f};
+  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq2s*>(dst), decode, encode);
 }
 
 uint64_t grid_of(const BlockIq2s& x, int group) {

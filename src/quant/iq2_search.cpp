@@ -10,19 +10,20 @@
 namespace qmix::iq2 {
 namespace {
 
-constexpr int kMaxGroups = 4;  // groups of 8 in the largest (32-value) sub-block
+constexpr int kMaxGroups = 8;  // groups of 4 in a 32-value IQ3 sub-block
 
-// ggml's iq2_find_best_neighbour: the candidate with the smallest weighted distance at
-// `scale` (the first one on ties). Writes its levels to L.
+// ggml's iq2_find_best_neighbour / iq3_find_best_neighbour: the candidate with the smallest
+// weighted distance at `scale` (the first one on ties). Writes its levels to L.
 void place_on_best_neighbour(const Lattice& lattice, uint16_t code, const float* xval,
                              const float* waux, float scale, int8_t* L) {
   const std::span<const uint16_t> candidates = lattice.neighbours(code);
+  const int size = lattice.group_size();
   float best_d2 = FLT_MAX;
   int best = candidates.front();  // kept only if every distance is NaN
   for (const uint16_t index : candidates) {
     const Lattice::Levels& levels = lattice.levels(index);
     float d2 = 0;
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < size; ++i) {
       const float q = static_cast<float>(2 * levels[static_cast<size_t>(i)] + 1);
       const float diff = scale * q - xval[i];
       d2 += waux[i] * diff * diff;
@@ -32,18 +33,18 @@ void place_on_best_neighbour(const Lattice& lattice, uint16_t code, const float*
       best = index;
     }
   }
-  std::memcpy(L, lattice.levels(best).data(), 8);
+  std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(size));
 }
 
-// Levels of one group of 8 at inverse scale id; an off-grid result is moved to its best
+// Levels of one group at inverse scale id; an off-grid result is moved to its best
 // neighbour. Returns whether the rounded levels were already a grid point.
 bool place_group(const Lattice& lattice, float id, float scale, const float* xval,
                  const float* waux, int8_t* L) {
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < lattice.group_size(); ++i) {
     const int l = nearest_int(0.5f * (id * xval[i] - 1));
-    L[i] = static_cast<int8_t>(std::max(0, std::min(2, l)));
+    L[i] = static_cast<int8_t>(std::max(0, std::min(lattice.max_level(), l)));
   }
-  const uint16_t code = code_of(L);
+  const uint16_t code = lattice.code_of(L);
   if (lattice.index_of(code) >= 0) return true;
   place_on_best_neighbour(lattice, code, xval, waux, scale, L);
   return false;
@@ -186,19 +187,21 @@ float max_of(const float* v, int n) {
 
 float search_scale(const Lattice& lattice, const ScaleSearch& search, const float* xval,
                    const float* weight, const float* waux, int8_t* L) {
-  const int groups = search.n / 8;
+  const int size = lattice.group_size();
+  const int groups = search.n / size;
   std::memset(L, 0, static_cast<size_t>(search.n));
-  std::array<bool, kMaxGroups> on_grid{true, true, true, true};
+  std::array<bool, kMaxGroups> on_grid{};
+  on_grid.fill(search.refit != Refit::kAllGroupsIfAnyOffGrid);
   std::array<bool, kMaxGroups> trial_on_grid{};
-  std::array<int8_t, 8 * kMaxGroups> trial{};
+  std::array<int8_t, 32> trial{};
   float scale = search.initial_scale;
   float best = 0;
   for (int is = -search.steps; is <= search.steps; ++is) {
-    const float id = (5.0f + static_cast<float>(is) * 0.1f) / search.reference;
+    const float id = (search.center + static_cast<float>(is) * search.step) / search.reference;
     const float this_scale = 1 / id;
     for (int k = 0; k < groups; ++k)
-      trial_on_grid[static_cast<size_t>(k)] =
-          place_group(lattice, id, this_scale, xval + 8 * k, waux + 8 * k, trial.data() + 8 * k);
+      trial_on_grid[static_cast<size_t>(k)] = place_group(lattice, id, this_scale, xval + size * k,
+                                                          waux + size * k, trial.data() + size * k);
     const Sums s = weighted_sums(search.n, weight, xval, trial.data());
     if (s.q2 > 0 && s.qx * s.qx > best * s.q2) {
       scale = s.qx / s.q2;
@@ -209,12 +212,13 @@ float search_scale(const Lattice& lattice, const ScaleSearch& search, const floa
   }
   const bool any_off_grid =
       std::find(on_grid.begin(), on_grid.begin() + groups, false) != on_grid.begin() + groups;
-  const bool all_groups = search.refit == Refit::kAllGroups;
-  if (scale > 0 && (all_groups || any_off_grid)) {
+  const bool all_groups = search.refit != Refit::kOffGridGroups;
+  const bool refit = search.refit == Refit::kAllGroups || any_off_grid;
+  if (scale > 0 && refit) {
     const float id = 1 / scale;
     for (int k = 0; k < groups; ++k) {
       if (!all_groups && on_grid[static_cast<size_t>(k)]) continue;
-      place_group(lattice, id, scale, xval + 8 * k, waux + 8 * k, L + 8 * k);
+      place_group(lattice, id, scale, xval + size * k, waux + size * k, L + size * k);
     }
     const Sums s = weighted_sums(search.n, weight, xval, L);
     if (s.q2 > 0) scale = s.qx / s.q2;

@@ -1,6 +1,6 @@
-// The sub-block search shared by the IQ2 quantizers (IQ2_XXS, IQ2_XS, IQ2_S), following
-// ggml's quantize_row_iq2_*_impl step for step (same float operations in the same order), so
-// the reference quantizers reproduce ggml's bytes.
+// The sub-block search shared by the IQ2 and IQ3 quantizers (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS,
+// IQ3_S), following ggml's quantize_row_iq2_*_impl / iq3_*_impl step for step (same float
+// operations in the same order), so the reference quantizers reproduce ggml's bytes.
 #pragma once
 
 #include <cstdint>
@@ -38,19 +38,25 @@ float max_of(const float* v, int n);
 
 enum class Refit {
   kAllGroups,      // IQ2_XXS: re-place every group with the final scale
-  kOffGridGroups,  // IQ2_XS/S: only groups that needed a neighbour in the best trial
+  kOffGridGroups,  // IQ2_XS/S, IQ3_XXS: only groups that needed a neighbour in the best trial
+  // IQ3_S: every group, if any group of the best trial needed a neighbour (or no trial was
+  // taken: ggml starts with every group marked off-grid).
+  kAllGroupsIfAnyOffGrid,
 };
 
 struct ScaleSearch {
   int n = 0;            // values in the sub-block (16 or 32)
-  float reference = 0;  // trial inverse scales are (5 + 0.1*is) / reference
+  float reference = 0;  // trial inverse scales are (center + step*is) / reference
   int steps = 0;        // is = -steps..steps
   Refit refit = Refit::kAllGroups;
   float initial_scale = 0;  // kept when no trial improves
+  float center = 5.0f;      // 2 * (levels - 1) + 1: 5 for IQ2, 15 for IQ3
+  float step = 0.1f;        // 0.1 for IQ2, 0.2 for IQ3
 };
 
-// Chooses grid points for the groups of a sub-block and the sub-block scale (which may come
-// out negative; the caller flips signs then). L receives the levels of the chosen points.
+// Chooses grid points for the groups of a sub-block (groups of lattice.group_size()) and the
+// sub-block scale (which may come out negative; the caller flips signs then). L receives the
+// levels of the chosen points.
 float search_scale(const Lattice& lattice, const ScaleSearch& search, const float* xval,
                    const float* weight, const float* waux, int8_t* L);
 

@@ -66,8 +66,8 @@ void quantize_reference(const float* src, void* dst, int64_t n, const float* ima
     quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
-Iq2Block decode(const BlockIq2xs& x) {
-  Iq2Block b;
+GridBlock decode(const BlockIq2xs& x) {
+  GridBlock b;
   b.d = x.d;
   for (int sub = 0; sub < 16; ++sub)
     b.scale[static_cast<size_t>(sub)] = (x.scales[sub / 2] >> (4 * (sub % 2))) & 15;
@@ -78,7 +78,7 @@ Iq2Block decode(const BlockIq2xs& x) {
   return b;
 }
 
-void encode(const Iq2Block& b, BlockIq2xs& x) {
+void encode(const GridBlock& b, BlockIq2xs& x) {
   x.d = b.d;
   for (int sub = 0; sub < 16; sub += 2)
     x.scales[sub / 2] = static_cast<uint8_t>(b.scale[static_cast<size_t>(sub)] |
@@ -91,8 +91,8 @@ void encode(const Iq2Block& b, BlockIq2xs& x) {
 // ggml's result, then our refinement (iq2_refine.h).
 void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
   quantize_reference(src, dst, n, imatrix);
-  const Iq2Format format{Codebook::kIq2xs, iq2xs_grid, 16, true};
-  refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2xs*>(dst), decode, encode);
+  const GridFormat format{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f};
+  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq2xs*>(dst), decode, encode);
 }
 
 void dequantize(const void* src, float* dst, int64_t n) {

@@ -71,8 +71,8 @@ void quantize_reference(const float* src, void* dst, int64_t n, const float* ima
     quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
-Iq2Block decode(const BlockIq2xxs& x) {
-  Iq2Block b;
+GridBlock decode(const BlockIq2xxs& x) {
+  GridBlock b;
   b.d = x.d;
   for (int ib = 0; ib < 8; ++ib) {
     uint32_t aux[2];
@@ -86,7 +86,7 @@ Iq2Block decode(const BlockIq2xxs& x) {
   return b;
 }
 
-void encode(const Iq2Block& b, BlockIq2xxs& x) {
+void encode(const GridBlock& b, BlockIq2xxs& x) {
   x.d = b.d;
   for (int ib = 0; ib < 8; ++ib) {
     uint32_t aux[2] = {0, static_cast<uint32_t>(b.scale[static_cast<size_t>(ib)]) << 28};
@@ -101,8 +101,8 @@ void encode(const Iq2Block& b, BlockIq2xxs& x) {
 // ggml's result, then our refinement (iq2_refine.h).
 void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
   quantize_reference(src, dst, n, imatrix);
-  const Iq2Format format{Codebook::kIq2xxs, iq2xxs_grid, 32, true};
-  refine_iq2_row(format, src, imatrix, n, static_cast<BlockIq2xxs*>(dst), decode, encode);
+  const GridFormat format{Codebook::kIq2xxs, kIq2Magnitudes, 32, true, 0.5f, 0.25f};
+  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq2xxs*>(dst), decode, encode);
 }
 
 void dequantize(const void* src, float* dst, int64_t n) {

@@ -15,6 +15,7 @@
 #include "quant/iq2_grids.h"
 #include "quant/iq2_lattice.h"
 #include "quant/quantize_rows.h"
+#include "quant_test_helpers.h"
 #include "testutil/testutil.h"
 
 namespace qmix {
@@ -125,72 +126,12 @@ TEST(Iq2Lattice, NeighbourListsCoverTheNearestDistances) {
 
 // ---------------------------------------------------------------- kernels
 
-// Q8_K activations as ggml's quantize_row_q8_K_ref makes them (test-local until the Q8_K
-// kernels land; the library's are used when present).
-std::vector<std::byte> to_q8k(const std::vector<float>& x) {
-  const QuantType& q8k = quant_type(GgmlType::Q8_K);
-  std::vector<std::byte> out(*q8k.row_bytes(static_cast<int64_t>(x.size())));
-  if (const auto quantize = scalar_kernels(q8k).quantize) {
-    quantize(x.data(), out.data(), static_cast<int64_t>(x.size()), nullptr);
-    return out;
-  }
-  auto* blocks = reinterpret_cast<iq2::BlockQ8K*>(out.data());
-  for (size_t b = 0; b < x.size() / iq2::kBlock; ++b) {
-    const float* xb = x.data() + b * iq2::kBlock;
-    iq2::BlockQ8K& y = blocks[b];
-    float amax = 0, max = 0;
-    for (int j = 0; j < iq2::kBlock; ++j)
-      if (std::fabs(xb[j]) > amax) {
-        amax = std::fabs(xb[j]);
-        max = xb[j];
-      }
-    std::memset(&y, 0, sizeof y);
-    if (amax == 0) continue;
-    const float iscale = -127.f / max;
-    for (int j = 0; j < iq2::kBlock; ++j)
-      y.qs[j] =
-          static_cast<int8_t>(std::min(127, static_cast<int>(std::nearbyint(iscale * xb[j]))));
-    for (int j = 0; j < iq2::kBlock / 16; ++j) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += y.qs[16 * j + i];
-      y.bsums[j] = static_cast<int16_t>(sum);
-    }
-    y.d = 1 / iscale;
-  }
-  return out;
-}
-
-std::vector<float> q8k_values(const std::vector<std::byte>& q8k, size_t n) {
-  std::vector<float> out(n);
-  const auto* blocks = reinterpret_cast<const iq2::BlockQ8K*>(q8k.data());
-  for (size_t i = 0; i < n; ++i)
-    out[i] = blocks[i / iq2::kBlock].d * static_cast<float>(blocks[i / iq2::kBlock].qs[i % 256]);
-  return out;
-}
-
-struct Row {
-  std::vector<float> x, imatrix;
-};
-
-Row random_row(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> gauss(0.f, 0.02f);
-  std::lognormal_distribution<float> importance(0.f, 1.f);
-  Row r;
-  for (int64_t i = 0; i < n; ++i) {
-    r.x.push_back(gauss(rng) * (i % 97 == 0 ? 20.f : 1.f));
-    r.imatrix.push_back(importance(rng));
-  }
-  return r;
-}
-
-std::vector<std::byte> quantize(const QuantType& type, const Row& row) {
-  std::vector<std::byte> out(*type.row_bytes(static_cast<int64_t>(row.x.size())));
-  const Status s =
-      quantize_rows(type, row.x, 1, static_cast<int64_t>(row.x.size()), row.imatrix, out);
-  EXPECT_TRUE(s.ok()) << s.error().message;
-  return out;
-}
+using test::q8k_values;
+using test::quantize;
+using test::random_row;
+using test::Row;
+using test::to_q8k;
+using test::weighted_error;
 
 TEST(Iq2Family, SimdKernelsMatchScalar) {
   constexpr int64_t n = 4096;
@@ -262,22 +203,6 @@ TEST(Iq2Family, ImatrixIsRequiredWhereGgmlRequiresIt) {
   }
 }
 
-double weighted_error(const QuantType& type, const Row& row, QuantAlgorithm algorithm) {
-  const auto n = static_cast<int64_t>(row.x.size());
-  std::vector<std::byte> q(*type.row_bytes(n));
-  QuantizeOptions options;
-  options.algorithm = algorithm;
-  EXPECT_TRUE(quantize_rows(type, row.x, 1, n, row.imatrix, q, options).ok());
-  std::vector<float> back(row.x.size());
-  scalar_kernels(type).dequantize(q.data(), back.data(), n);
-  double e = 0;
-  for (size_t i = 0; i < back.size(); ++i) {
-    const double d = static_cast<double>(row.x[i]) - back[i];
-    e += row.imatrix[i] * d * d;
-  }
-  return e;
-}
-
 TEST(Iq2Family, SearchIsNeverWorseThanGgmlsAlgorithm) {
   for (const GgmlType id : kFamily) {
     const QuantType& type = quant_type(id);
@@ -307,47 +232,18 @@ TEST(Iq2Family, ZeroRowsQuantizeToZero) {
 
 // ---------------------------------------------------------------- ggml's bytes
 
-// The reference algorithm reproduces ggml's quantization byte for byte.
-void check_reference_bytes(const fs::path& dir, int& checked) {
-  const auto manifest = nlohmann::json::parse(test::read_text(dir / "manifest.json"));
-  for (const auto& c : manifest["cases"]) {
-    const auto type = quant_type_by_name(c["type"].get<std::string>());
-    ASSERT_TRUE(type.ok());
-    if (std::find(std::begin(kFamily), std::end(kFamily), (*type)->id) == std::end(kFamily))
-      continue;
-    if (!fs::exists(dir / c["quantized"].get<std::string>())) continue;
-    const std::string set = c["set"];
-    SCOPED_TRACE(set + "." + std::string((*type)->name));
-    const auto sets = manifest["sets"];
-    const auto s =
-        *std::find_if(sets.begin(), sets.end(), [&](auto& e) { return e["name"] == set; });
-    const int64_t rows = s["rows"], cols = s["cols"];
-    const auto input = test::read_f32(dir / s["input"].get<std::string>());
-    const auto imatrix = test::read_f32(dir / s["imatrix"].get<std::string>());
-    const auto golden = test::read_bytes(dir / c["quantized"].get<std::string>());
-    std::vector<std::byte> ours(golden.size());
-    QuantizeOptions options;
-    options.algorithm = QuantAlgorithm::kReference;
-    const std::span<const float> im =
-        c["imatrix"] ? std::span<const float>(imatrix) : std::span<const float>();
-    ASSERT_TRUE(quantize_rows(**type, input, rows, cols, im, ours, options).ok());
-    EXPECT_EQ(std::memcmp(ours.data(), golden.data(), golden.size()), 0);
-    ++checked;
-  }
-}
-
 TEST(Iq2Family, ReferenceReproducesGgmlOnEdgeSet) {
   const fs::path dir = test::testdata_dir() / "golden" / "quant";
   if (!fs::exists(dir / "manifest.json")) GTEST_SKIP() << "testdata/golden/quant not present";
   int checked = 0;
-  check_reference_bytes(dir, checked);
+  test::check_reference_bytes(dir, kFamily, checked);
   EXPECT_EQ(checked, 7);
 }
 
 TEST(Iq2FamilyShared, ReferenceReproducesGgmlOnAllSets) {
   QMIX_REQUIRE_SHARED(shared);
   int checked = 0;
-  check_reference_bytes(shared / "golden" / "quant", checked);
+  test::check_reference_bytes(shared / "golden" / "quant", kFamily, checked);
   EXPECT_EQ(checked, 21);
 }
 
