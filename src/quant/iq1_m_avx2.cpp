@@ -36,7 +36,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
       shift_acc = _mm256_add_epi32(shift_acc, _mm256_madd_epi16(avx2::pair_sums(shifted), ls));
     }
     sumf = accumulate_block(sumf, fp16_to_fp32(iq1m_super_scale(x[b])), y[b].d,
-                            iq1_block_sum(avx2::hsum(grid_acc), avx2::hsum(shift_acc)));
+                            iq1_block_sum(avx2::hsum_i32(grid_acc), avx2::hsum_i32(shift_acc)));
   }
   return sumf;
 }

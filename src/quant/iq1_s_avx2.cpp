@@ -32,7 +32,7 @@ float dot(const void* weights, const void* activations, int64_t n) {
       shift_sum += ls * delta * (y[b].bsums[2 * ib] + y[b].bsums[2 * ib + 1]);
     }
     sumf = accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d,
-                            iq1_block_sum(avx2::hsum(acc), shift_sum));
+                            iq1_block_sum(avx2::hsum_i32(acc), shift_sum));
   }
   return sumf;
 }

@@ -27,8 +27,8 @@ float dot(const void* weights, const void* activations, int64_t n) {
           avx2::scales16(2 * (x[b].scales[ib] & 0xf) + 1, 2 * (x[b].scales[ib] >> 4) + 1);
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(grid, q8), ls));
     }
-    sumf =
-        accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d, static_cast<float>(avx2::hsum(acc)));
+    sumf = accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d,
+                            static_cast<float>(avx2::hsum_i32(acc)));
   }
   return 0.125f * sumf;
 }

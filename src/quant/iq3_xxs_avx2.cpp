@@ -38,8 +38,8 @@ float dot(const void* weights, const void* activations, int64_t n) {
           _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(grid8(x[b].qs + 8 * ib), q8),
                                                   _mm256_set1_epi16(ls)));
     }
-    sumf =
-        accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d, static_cast<float>(avx2::hsum(acc)));
+    sumf = accumulate_block(sumf, fp16_to_fp32(x[b].d), y[b].d,
+                            static_cast<float>(avx2::hsum_i32(acc)));
   }
   return 0.25f * sumf;
 }

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "quant/block_layouts.h"
+
 namespace qmix::iq4 {
 
 // Weights for one super-block of n values: imatrix * sqrt(sigma2 + x^2) with sigma2 =
@@ -20,5 +22,12 @@ float fit_block(const float* x, const float* w, uint8_t* levels);
 
 // Codebook index of every value at inverse scale id.
 void levels_at(const float* x, int n, float id, uint8_t* levels);
+
+// The 6-bit scale of iq4_xs sub-block ib, minus its bias of 32.
+inline int sub_block_scale(const layout::BlockIQ4XS& b, int ib) {
+  const int low = (b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF;
+  const int high = (b.scales_h >> (2 * ib)) & 3;
+  return (low | high << 4) - 32;
+}
 
 }  // namespace qmix::iq4

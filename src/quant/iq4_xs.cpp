@@ -17,12 +17,7 @@ using layout::kQK;
 using layout::kQKK;
 constexpr int kSubBlocks = kQKK / kQK;
 
-// The 6-bit scale of sub-block ib, minus its bias of 32.
-int sub_block_scale(const BlockIQ4XS& b, int ib) {
-  const int low = (b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF;
-  const int high = (b.scales_h >> (2 * ib)) & 3;
-  return (low | high << 4) - 32;
-}
+using iq4::sub_block_scale;
 
 // Fits the eight sub-block scales, then quantizes them against d = -max_scale / 32 and
 // re-picks every value's codebook entry at its sub-block's final scale (ggml's order).

@@ -1,6 +1,13 @@
-// q4_1: no AVX2 kernels yet; the scalar ones are used.
+// q4_1 with AVX2: dot with q8_1 and dequantization (same results as scalar).
 #include "quant/kernels.h"
+#include "quant/legacy_avx2.h"
 
 namespace qmix::kernels {
-QuantKernels q4_1_avx2() { return {}; }
+
+QuantKernels q4_1_avx2() {
+  using Block = layout::BlockQ4_1;
+  return {.dequantize = legacy_avx2::dequantize_affine<Block>,
+          .dot = legacy_avx2::dot_affine<Block>};
+}
+
 }  // namespace qmix::kernels
