@@ -162,11 +162,47 @@ std::optional<std::vector<float>> GgufValue::as_float_array() const {
   return out;
 }
 
+GgufValue GgufValue::array_element(size_t i) const {
+  QMIX_CHECK(is_array() && i < array_count_);
+  if (array_type_ == GgufValueType::kString) return string(array_strings_[i]);
+  const size_t sz = gguf_scalar_size(array_type_);
+  GgufValue out;
+  out.type_ = array_type_;
+  std::memcpy(out.scalar_, array_raw_.data() + i * sz, sz);
+  return out;
+}
+
+namespace {
+
+// Quoted, with control characters escaped so that any value stays on one line.
+std::string quoted_for_display(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
+}
+
+}  // namespace
+
 std::string GgufValue::to_display_string(size_t max_items) const {
-  if (type_ == GgufValueType::kString) return fmt::format("\"{}\"", string_);
+  if (type_ == GgufValueType::kString) return quoted_for_display(string_);
   if (type_ == GgufValueType::kBool) return *as_bool() ? "true" : "false";
-  if (type_ == GgufValueType::kFloat32 || type_ == GgufValueType::kFloat64)
-    return fmt::format("{}", *as_float());
+  // Shortest round-trip form of the stored precision ("1e-06", not 9.99999997e-07).
+  if (type_ == GgufValueType::kFloat32) return fmt::format("{}", scalar_as<float>());
+  if (type_ == GgufValueType::kFloat64) return fmt::format("{}", scalar_as<double>());
   if (!is_array()) {
     if (type_ == GgufValueType::kUint64) return fmt::format("{}", scalar_as<uint64_t>());
     return fmt::format("{}", *as_int());
@@ -175,15 +211,7 @@ std::string GgufValue::to_display_string(size_t max_items) const {
   const size_t n = std::min<uint64_t>(array_count_, max_items);
   for (size_t i = 0; i < n; ++i) {
     if (i) out += ", ";
-    if (array_type_ == GgufValueType::kString) {
-      out += fmt::format("\"{}\"", array_strings_[i]);
-    } else {
-      const size_t sz = gguf_scalar_size(array_type_);
-      GgufValue tmp;
-      tmp.type_ = array_type_;
-      std::memcpy(tmp.scalar_, array_raw_.data() + i * sz, sz);
-      out += tmp.to_display_string();
-    }
+    out += array_element(i).to_display_string();
   }
   if (array_count_ > n)
     out += fmt::format(", … ({} {} items)", array_count_, gguf_value_type_name(array_type_));

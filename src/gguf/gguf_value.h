@@ -78,11 +78,14 @@ class GgufValue {
   std::optional<std::vector<float>> as_float_array() const;
   const std::vector<std::string>* as_string_array() const;
   std::span<const std::byte> raw_array_bytes() const { return array_raw_; }
+  // Element i of an array as a scalar (or string) value; i must be < array_size().
+  GgufValue array_element(size_t i) const;
 
   // Raw little-endian bytes of a fixed-size scalar (for the writer).
   std::span<const std::byte> scalar_bytes() const { return {scalar_, gguf_scalar_size(type_)}; }
 
-  // Short human-readable rendering ("[4096 strings]" for big arrays unless full).
+  // One-line human-readable rendering: strings quoted with control characters escaped
+  // ("\n", "\x1b"), arrays cut after `max_array_items` with their length ("… (4096 str items)").
   std::string to_display_string(size_t max_array_items = 8) const;
 
   bool operator==(const GgufValue& other) const;

@@ -6,10 +6,26 @@
 
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
+#include "cli/table.h"
 #include "testutil/testutil.h"
 
 namespace qmix::cli {
 namespace {
+
+TEST(TextTable, PadsColumnsAndAlignsNumbers) {
+  TextTable t({{"type"}, {"n", Align::kRight}});
+  t.add_row({"Q4_K", "7"});
+  t.add_row({"F32×2", "123"});
+  t.add_separator();
+  t.add_row({"total", "130"});
+  EXPECT_EQ(t.render(),
+            "type     n\n"
+            "----------\n"
+            "Q4_K     7\n"
+            "F32×2  123\n"  // "×" is one cell wide
+            "----------\n"
+            "total  130\n");
+}
 
 TEST(ProgressLine, ShowsFractionAmountAndLabel) {
   const std::string line =
