@@ -59,6 +59,25 @@ void unpack_scales_mins(const uint8_t* packed, int16_t* scales, int16_t* mins) {
   }
 }
 
+// Scale j: low nibble in byte j (j < 8) or the high nibble of byte j - 8; top two bits in
+// bits 2*(j/4) of byte 8 + j%4.
+void pack_q3_scales(const int16_t* scales, uint8_t* packed) {
+  std::fill(packed, packed + 12, uint8_t{0});
+  for (int j = 0; j < 16; ++j) {
+    const int l = scales[j] + 32;
+    packed[j % 8] |= static_cast<uint8_t>((l & 0xF) << (4 * (j / 8)));
+    packed[8 + j % 4] |= static_cast<uint8_t>(((l >> 4) & 3) << (2 * (j / 4)));
+  }
+}
+
+void unpack_q3_scales(const uint8_t* packed, int16_t* scales) {
+  for (int j = 0; j < 16; ++j) {
+    const int low = (packed[j % 8] >> (4 * (j / 8))) & 0xF;
+    const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+    scales[j] = static_cast<int16_t>((low | high << 4) - 32);
+  }
+}
+
 void dequantize(const SuperBlock& s, const Format& f, float* y) {
   const float d = fp16_to_fp32(s.d);
   const float dmin = fp16_to_fp32(s.dmin);

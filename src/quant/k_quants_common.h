@@ -63,8 +63,8 @@ struct Format {
   int max_scale;
   int max_min;  // integer sub-block minimums are 0..max_min; 0: no minimum (symmetric)
 
-  bool affine() const { return max_min > 0; }
-  int sub_blocks() const { return kQKK / sub_block; }
+  constexpr bool affine() const { return max_min > 0; }
+  constexpr int sub_blocks() const { return kQKK / sub_block; }
 };
 inline constexpr Format kFormatQ2K{16, 3, 0, 0, 15, 15};
 inline constexpr Format kFormatQ3K{16, 7, 4, -32, 31, 0};
@@ -91,6 +91,9 @@ void unpack_nibbles(const uint8_t* qs, uint8_t* levels);
 // The eight 6-bit scales and mins of q4_K/q5_K (ggml's get_scale_min_k4 and its inverse).
 void pack_scales_mins(const int16_t* scales, const int16_t* mins, uint8_t* packed);
 void unpack_scales_mins(const uint8_t* packed, int16_t* scales, int16_t* mins);
+// The sixteen signed 6-bit scales of q3_K (stored biased by 32).
+void pack_q3_scales(const int16_t* scales, uint8_t* packed);
+void unpack_q3_scales(const uint8_t* packed, int16_t* scales);
 
 // ---- the meaning (k_quants_common.cpp)
 

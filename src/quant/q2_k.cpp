@@ -1,6 +1,7 @@
 // q2_K: 16 sub-blocks of 16 values, x = d * scale * q - dmin * min with 2-bit q and 4-bit
 // scale and min; dot partner q8_K.
 #include "quant/k_quants_common.h"
+#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
 #include "quant/kernels.h"
 
@@ -44,7 +45,7 @@ void reference(const float* x, const float* qw, SuperBlock& s) {
 
 QuantKernels q2_k_scalar() {
   QuantKernels k;
-  k.quantize = quantize_row<Q2K, reference>;
+  k.quantize = quantize_row_best<Q2K, reference>;
   k.quantize_reference = quantize_row<Q2K, reference>;
   k.dequantize = dequantize_row<Q2K>;
   k.dot = dot_row<Q2K>;

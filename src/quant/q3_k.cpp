@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "quant/k_quants_common.h"
+#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
 #include "quant/kernels.h"
 
@@ -19,29 +20,18 @@ struct Q3K {
   using Block = BlockQ3K;
   static constexpr Format format = kFormatQ3K;
 
-  // Scale j: low nibble in byte j (j < 8) or high nibble of byte j - 8; top two bits in
-  // bits 2*(j/4) of byte 8 + j%4.
   static void decode(const Block& b, SuperBlock& s) {
     s.d = b.d;
     s.dmin = 0;
-    for (int j = 0; j < 16; ++j) {
-      const int low = j < 8 ? b.scales[j] & 0xF : b.scales[j - 8] >> 4;
-      const int high = (b.scales[8 + j % 4] >> (2 * (j / 4))) & 3;
-      s.scale[j] = static_cast<int16_t>((low | high << 4) - kScaleBias);
-      s.min[j] = 0;
-    }
+    unpack_q3_scales(b.scales, s.scale);
+    std::fill(std::begin(s.min), std::end(s.min), int16_t{0});
     unpack_2bit(b.qs, s.level);
     for (int e = 0; e < kQKK; ++e)
       s.level[e] |= static_cast<uint8_t>(((b.hmask[e % 32] >> (e / 32)) & 1) << 2);
   }
   static void encode(const SuperBlock& s, Block& b) {
     b.d = s.d;
-    std::fill(std::begin(b.scales), std::end(b.scales), uint8_t{0});
-    for (int j = 0; j < 16; ++j) {
-      const int l = s.scale[j] + kScaleBias;
-      b.scales[j % 8] |= static_cast<uint8_t>((l & 0xF) << (4 * (j / 8)));
-      b.scales[8 + j % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
-    }
+    pack_q3_scales(s.scale, b.scales);
     std::fill(std::begin(b.hmask), std::end(b.hmask), uint8_t{0});
     for (int e = 0; e < kQKK; ++e)
       b.hmask[e % 32] |= static_cast<uint8_t>((s.level[e] >> 2) << (e / 32));
@@ -102,7 +92,7 @@ void reference(const float* x, const float* qw, SuperBlock& s) {
 
 QuantKernels q3_k_scalar() {
   QuantKernels k;
-  k.quantize = quantize_row<Q3K, reference>;
+  k.quantize = quantize_row_best<Q3K, reference>;
   k.quantize_reference = quantize_row<Q3K, reference>;
   k.dequantize = dequantize_row<Q3K>;
   k.dot = dot_row<Q3K>;

@@ -1,6 +1,7 @@
 // q4_K: 8 sub-blocks of 32 values, x = d * scale * q - dmin * min with 4-bit q and 6-bit
 // scale and min; dot partner q8_K.
 #include "quant/k_quants_common.h"
+#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
 #include "quant/kernels.h"
 
@@ -41,7 +42,7 @@ void reference(const float* x, const float* qw, SuperBlock& s) {
 
 QuantKernels q4_k_scalar() {
   QuantKernels k;
-  k.quantize = quantize_row<Q4K, reference>;
+  k.quantize = quantize_row_best<Q4K, reference>;
   k.quantize_reference = quantize_row<Q4K, reference>;
   k.dequantize = dequantize_row<Q4K>;
   k.dot = dot_row<Q4K>;

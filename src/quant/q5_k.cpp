@@ -1,6 +1,7 @@
 // q5_K: 8 sub-blocks of 32 values, x = d * scale * q - dmin * min with 5-bit q (low nibbles
 // as q4_K, fifth bits in qh) and 6-bit scale and min; dot partner q8_K.
 #include "quant/k_quants_common.h"
+#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
 #include "quant/kernels.h"
 
@@ -52,7 +53,7 @@ void reference(const float* x, const float* qw, SuperBlock& s) {
 
 QuantKernels q5_k_scalar() {
   QuantKernels k;
-  k.quantize = quantize_row<Q5K, reference>;
+  k.quantize = quantize_row_best<Q5K, reference>;
   k.quantize_reference = quantize_row<Q5K, reference>;
   k.dequantize = dequantize_row<Q5K>;
   k.dot = dot_row<Q5K>;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "quant/k_quants_common.h"
+#include "quant/k_quants_search.h"
 #include "quant/kernels.h"
 #include "quant/scale_fit.h"
 
@@ -85,7 +86,7 @@ void reference(const float* x, const float* qw, SuperBlock& s) {
 
 QuantKernels q6_k_scalar() {
   QuantKernels k;
-  k.quantize = quantize_row<Q6K, reference>;
+  k.quantize = quantize_row_best<Q6K, reference>;
   k.quantize_reference = quantize_row<Q6K, reference>;
   k.dequantize = dequantize_row<Q6K>;
   k.dot = dot_row<Q6K>;

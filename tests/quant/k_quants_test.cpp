@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -196,6 +197,10 @@ TEST(KQuants, SimdKernelsMatchScalar) {
     SCOPED_TRACE(std::string(type.name));
     const QuantKernels& scalar = scalar_kernels(type);
     const QuantKernels& active = active_kernels(type);
+    if (cpu_features().use_avx2()) {
+      EXPECT_NE(active.dot, scalar.dot) << "no AVX2 dot";
+      EXPECT_NE(active.dequantize, scalar.dequantize) << "no AVX2 dequantize";
+    }
     for (uint32_t seed = 7; seed < 10; ++seed) {
       const Row w = random_row(n, seed);
       const Row a = random_row(n, seed + 50, 1.f);
@@ -212,7 +217,32 @@ TEST(KQuants, SimdKernelsMatchScalar) {
       const auto av = q8k_values(q8, n);
       for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(ref[i] * av[i]);
       EXPECT_NEAR(da, ds, 1e-6 * magnitude);
+      EXPECT_EQ(da, ds);  // by construction: same integers, same float steps, same order
     }
+  }
+}
+
+// The activation quantizer runs for every matmul input: its AVX2 version must give the
+// scalar bytes, ties (values at exactly half a step) included.
+TEST(KQuants, Q8KSimdQuantizationMatchesScalar) {
+  const QuantType& q8k = quant_type(GgmlType::Q8_K);
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    Row a = random_row(1024, seed, 1.f);
+    // Block 0: scale exactly 1 (largest magnitude 127), the others at half-integers: ties.
+    for (size_t i = 0; i < 256; ++i) a.x[i] = static_cast<float>(static_cast<int>(i) - 128) * 0.5f;
+    a.x[0] = -127.f;
+    a.x[300] = 50.f;
+    a.x[301] = -50.f;  // equal magnitudes of both signs: the first one decides
+    std::vector<std::byte> ref(*q8k.row_bytes(1024)), got(ref.size());
+    scalar_kernels(q8k).quantize(a.x.data(), ref.data(), 1024, nullptr);
+    active_kernels(q8k).quantize(a.x.data(), got.data(), 1024, nullptr);
+    EXPECT_EQ(std::memcmp(ref.data(), got.data(), ref.size()), 0);
+    std::vector<float> back_ref(1024), back_got(1024);
+    scalar_kernels(q8k).dequantize(ref.data(), back_ref.data(), 1024);
+    active_kernels(q8k).dequantize(ref.data(), back_got.data(), 1024);
+    EXPECT_EQ(std::memcmp(back_ref.data(), back_got.data(), 1024 * sizeof(float)), 0);
+    EXPECT_EQ(scalar_kernels(q8k).dot(ref.data(), ref.data(), 1024),
+              active_kernels(q8k).dot(ref.data(), ref.data(), 1024));
   }
 }
 
@@ -280,6 +310,53 @@ TEST(KQuants, SearchIsNeverWorseThanGgmlsAlgorithm) {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- against the golden errors
+
+// Our search against ggml's error on every golden k-quant case (the measure of each case:
+// plain SSE, or imatrix-weighted SSE with the imatrix). Prints the ratios; each must be <= 1,
+// and on the realistic sets the search must actually gain.
+TEST(KQuantsShared, SearchLowersTheGoldenError) {
+  QMIX_REQUIRE_SHARED(shared);
+  const fs::path dir = shared / "golden" / "quant";
+  const auto manifest = nlohmann::json::parse(test::read_text(dir / "manifest.json"));
+  int checked = 0;
+  for (const auto& c : manifest["cases"]) {
+    const QuantType* type = *quant_type_by_name(c["type"].get<std::string>());
+    if (std::find(std::begin(kWeightTypes), std::end(kWeightTypes), type->id) ==
+        std::end(kWeightTypes))
+      continue;
+    const std::string set = c["set"];
+    const bool with_imatrix = c["imatrix"];
+    SCOPED_TRACE(set + "." + std::string(type->name) + (with_imatrix ? ".imat" : ".plain"));
+    const auto sets = manifest["sets"];
+    const auto s =
+        *std::find_if(sets.begin(), sets.end(), [&](auto& e) { return e["name"] == set; });
+    const int64_t rows = s["rows"], cols = s["cols"];
+    const auto input = test::read_f32(dir / s["input"].get<std::string>());
+    const auto imatrix = test::read_f32(dir / s["imatrix"].get<std::string>());
+    std::vector<std::byte> q(*type->row_bytes(cols) * static_cast<size_t>(rows));
+    const std::span<const float> im =
+        with_imatrix ? std::span<const float>(imatrix) : std::span<const float>();
+    ASSERT_TRUE(quantize_rows(*type, input, rows, cols, im, q).ok());
+    std::vector<float> back(input.size());
+    ASSERT_TRUE(dequantize_rows(*type, q, rows, cols, back).ok());
+    std::vector<float> weights(input.size());
+    for (size_t i = 0; i < weights.size(); ++i) weights[i] = imatrix[i % static_cast<size_t>(cols)];
+    const double ours = weighted_sse(input, back, with_imatrix ? &weights : nullptr);
+    const double golden =
+        with_imatrix ? c["imatrix_weighted_sse"].get<double>() : c["sse"].get<double>();
+    const double ratio = ours / golden;
+    std::printf("  %-6s %-5s %-5s ours/golden = %.3f\n", set.c_str(),
+                std::string(type->name).c_str(), with_imatrix ? "imat" : "plain", ratio);
+    EXPECT_LE(ratio, 1 + 1e-6);
+    if (set != "edge") {
+      EXPECT_LT(ratio, 0.99);
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 30);
 }
 
 }  // namespace

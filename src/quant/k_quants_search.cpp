@@ -1,0 +1,262 @@
+#include "quant/k_quants_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "quant/scale_fit.h"
+
+namespace qmix::kquant {
+namespace {
+
+constexpr int kMaxRounds = 3;
+constexpr int kSubBlockRounds = 3;
+
+double weight_at(const float* w, int i) { return w != nullptr ? static_cast<double>(w[i]) : 1.0; }
+
+// Nearest integer of v within [lo, hi]; safe for huge or non-finite v.
+int round_into(float v, int lo, int hi) {
+  if (!(v > static_cast<float>(lo))) return lo;
+  if (v >= static_cast<float>(hi)) return hi;
+  return scale_fit::nearest_int(v);
+}
+
+// One sub-block's parameters at fixed super-scales, as dequantize combines them.
+struct SubBlockScales {
+  float dl = 0;  // d * scale
+  float ml = 0;  // dmin * min (affine formats)
+};
+
+SubBlockScales sub_block_scales(const Format& f, float d, float dmin, int scale, int min) {
+  SubBlockScales s;
+  s.dl = d * static_cast<float>(scale);
+  if (f.affine()) s.ml = dmin * static_cast<float>(min);
+  return s;
+}
+
+// Rounds every value of a sub-block to its nearest level at `sc` (any level when dl is 0:
+// all give the same value) and returns the weighted squared error in float: fast enough for
+// comparing candidates; every round's result is checked exactly before it is kept. Written
+// without branches so that the compiler vectorizes it.
+template <bool kAffine>
+float round_and_measure(const float* x, const float* w, const Format& f, const SubBlockScales& sc,
+                        uint8_t* level) {
+  const float inverse = sc.dl != 0 ? 1 / sc.dl : 0.f;
+  const float shift = kAffine ? sc.ml : 0.f;
+  const float bias = static_cast<float>(f.bias), top = static_cast<float>(f.max_level);
+  float error = 0;
+  for (int i = 0; i < f.sub_block; ++i) {
+    const float v = std::min(std::max(0.f, (x[i] + shift) * inverse + bias), top);  // NaN → 0
+    const int l = scale_fit::nearest_int(v);
+    level[i] = static_cast<uint8_t>(l);
+    const float value =
+        kAffine ? sc.dl * static_cast<float>(l) - sc.ml : sc.dl * static_cast<float>(l - f.bias);
+    const float diff = x[i] - value;
+    error += w[i] * diff * diff;
+  }
+  return error;
+}
+
+float round_and_measure(const float* x, const float* w, const Format& f, const SubBlockScales& sc,
+                        uint8_t* level) {
+  return f.affine() ? round_and_measure<true>(x, w, f, sc, level)
+                    : round_and_measure<false>(x, w, f, sc, level);
+}
+
+// Weighted least-squares (dl, ml) of a sub-block for its current levels.
+SubBlockScales least_squares(const float* x, const float* w, const Format& f,
+                             const uint8_t* level) {
+  double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
+  for (int i = 0; i < f.sub_block; ++i) {
+    const double wi = weight_at(w, i), q = level[i] - f.bias;
+    sw += wi;
+    sq += wi * q;
+    sqq += wi * q * q;
+    sx += wi * x[i];
+    sxq += wi * x[i] * q;
+  }
+  SubBlockScales s;
+  if (!f.affine()) {
+    s.dl = sqq > 0 ? static_cast<float>(sxq / sqq) : 0.f;
+    return s;
+  }
+  // value = dl * q - ml: minimise Σ w (x - dl q + ml)².
+  const double det = sw * sqq - sq * sq;
+  if (!(det > 0)) return s;
+  s.dl = static_cast<float>((sw * sxq - sx * sq) / det);
+  s.ml = static_cast<float>((sq * sxq - sqq * sx) / det);
+  return s;
+}
+
+struct Candidate {
+  int scale, min;
+};
+
+// Integer scales (and mins) near the continuous optimum `target` and near the current ones.
+int candidates(const Format& f, float d, float dmin, const SubBlockScales& target,
+               const Candidate& current, Candidate* out) {
+  auto range = [](float v, int cur, int lo, int hi, int* vals) {
+    int n = 0;
+    if (std::isfinite(v)) {
+      const int fl = round_into(std::floor(v), lo, hi);
+      for (int k = fl - 1; k <= fl + 2; ++k)
+        if (k >= lo && k <= hi) vals[n++] = k;
+    }
+    if (std::find(vals, vals + n, cur) == vals + n) vals[n++] = cur;
+    return n;
+  };
+  int scales[5], mins[5] = {0};
+  const int ns =
+      range(d != 0 ? target.dl / d : NAN, current.scale, f.min_scale, f.max_scale, scales);
+  int nm = 1;  // symmetric formats: min 0
+  if (f.affine())
+    nm = range(dmin != 0 ? target.ml / dmin : NAN, current.min, 0, f.max_min, mins);
+  int n = 0;
+  for (int a = 0; a < ns; ++a)
+    for (int b = 0; b < nm; ++b) out[n++] = {scales[a], mins[b]};
+  return n;
+}
+
+// Best integer scale/min and levels of sub-block j at the super-block's current d, dmin.
+void refine_sub_block(const float* x, const float* w, const Format& f, int j, SuperBlock& s) {
+  const float d = fp16_to_fp32(s.d), dmin = fp16_to_fp32(s.dmin);
+  const int offset = j * f.sub_block;
+  x += offset;
+  w += offset;
+  uint8_t* level = s.level + offset;
+  Candidate best{s.scale[j], s.min[j]};
+  float best_error =
+      round_and_measure(x, w, f, sub_block_scales(f, d, dmin, best.scale, best.min), level);
+  uint8_t trial[32];
+  for (int round = 0; round < kSubBlockRounds; ++round) {
+    Candidate list[25];
+    const int n = candidates(f, d, dmin, least_squares(x, w, f, level), best, list);
+    const Candidate before = best;
+    for (int c = 0; c < n; ++c) {
+      const SubBlockScales sc = sub_block_scales(f, d, dmin, list[c].scale, list[c].min);
+      const float e = round_and_measure(x, w, f, sc, trial);
+      if (e < best_error) {
+        best_error = e;
+        best = list[c];
+        std::copy(trial, trial + f.sub_block, level);
+      }
+    }
+    if (best.scale == before.scale && best.min == before.min) break;
+  }
+  s.scale[j] = static_cast<int16_t>(best.scale);
+  s.min[j] = static_cast<int16_t>(best.min);
+}
+
+// Weighted least-squares super-scales for the current integer scales, mins and levels.
+void least_squares_super_scales(const float* x, const float* w, const Format& f,
+                                const SuperBlock& s, double* d, double* dmin) {
+  double suu = 0, suv = 0, svv = 0, sxu = 0, sxv = 0;
+  for (int e = 0; e < kQKK; ++e) {
+    const int j = e / f.sub_block;
+    const double wi = weight_at(w, e);
+    const double u = static_cast<double>(s.scale[j]) * (s.level[e] - f.bias);
+    const double v = f.affine() ? s.min[j] : 0.0;
+    suu += wi * u * u;
+    suv += wi * u * v;
+    svv += wi * v * v;
+    sxu += wi * x[e] * u;
+    sxv += wi * x[e] * v;
+  }
+  *d = fp16_to_fp32(s.d);
+  *dmin = fp16_to_fp32(s.dmin);
+  if (!f.affine()) {
+    if (suu > 0) *d = sxu / suu;
+    return;
+  }
+  // value = d u - dmin v: minimise Σ w (x - d u + dmin v)².
+  const double det = suu * svv - suv * suv;
+  if (det > 0) {
+    *d = (sxu * svv - suv * sxv) / det;
+    *dmin = (suv * sxu - suu * sxv) / det;
+  } else if (suu > 0) {
+    *d = sxu / suu;
+  }
+}
+
+// Half-precision values at and next to v (finite ones only).
+int half_neighbours(double v, fp16_t* out) {
+  const fp16_t h = fp32_to_fp16(static_cast<float>(v));
+  int n = 0;
+  for (int delta = -1; delta <= 1; ++delta) {
+    const int bits = h + delta;
+    if (bits < 0 || bits > 0xFFFF || (bits & 0x7C00) == 0x7C00) continue;
+    if (delta < 0 && (h & 0x7FFF) == 0) continue;  // below ±0 is NaN territory
+    out[n++] = static_cast<fp16_t>(bits);
+  }
+  return n;
+}
+
+float round_all_levels(const float* x, const float* w, const Format& f, SuperBlock& s) {
+  const float d = fp16_to_fp32(s.d), dmin = fp16_to_fp32(s.dmin);
+  float error = 0;
+  for (int j = 0; j < f.sub_blocks(); ++j) {
+    const int offset = j * f.sub_block;
+    error +=
+        round_and_measure(x + offset, w + offset, f,
+                          sub_block_scales(f, d, dmin, s.scale[j], s.min[j]), s.level + offset);
+  }
+  return error;
+}
+
+// Moves d (and dmin) to the half-precision values nearest their least-squares optimum for
+// the current integer parameters, re-rounding the levels, if that lowers the error.
+void refine_super_scales(const float* x, const float* w, const Format& f, SuperBlock& s) {
+  double d = 0, dmin = 0;
+  least_squares_super_scales(x, w, f, s, &d, &dmin);
+  fp16_t ds[3], dms[3];
+  const int nd = half_neighbours(d, ds);
+  int nm = 1;
+  dms[0] = s.dmin;
+  if (f.affine()) nm = half_neighbours(dmin, dms);
+  SuperBlock trial = s;
+  float best = round_all_levels(x, w, f, trial);
+  for (int a = 0; a < nd; ++a)
+    for (int b = 0; b < nm; ++b) {
+      trial.d = ds[a];
+      trial.dmin = dms[b];
+      const float e = round_all_levels(x, w, f, trial);
+      if (e < best) {
+        best = e;
+        s = trial;
+      }
+    }
+}
+
+}  // namespace
+
+double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s) {
+  float y[kQKK];
+  dequantize(s, f, y);
+  double e = 0;
+  for (int i = 0; i < kQKK; ++i) {
+    const double diff = static_cast<double>(x[i]) - y[i];
+    e += weight_at(w, i) * diff * diff;
+  }
+  return e;
+}
+
+void refine(const float* x, const float* qw, const Format& f, SuperBlock& s) {
+  static const std::vector<float> kUniform(kQKK, 1.f);
+  const float* w = qw != nullptr ? qw : kUniform.data();
+  double error = super_block_error(x, w, f, s);
+  for (int round = 0; round < kMaxRounds && error > 0; ++round) {
+    SuperBlock trial = s;
+    refine_super_scales(x, w, f, trial);
+    if (fp16_to_fp32(trial.d) != 0)
+      for (int j = 0; j < f.sub_blocks(); ++j) refine_sub_block(x, w, f, j, trial);
+    // Candidates were compared in float; keep the round only if it exactly gains.
+    const double e = super_block_error(x, w, f, trial);
+    if (!(e < error)) break;
+    const bool small_gain = e > error * (1 - 1e-4);
+    s = trial;
+    error = e;
+    if (small_gain) break;
+  }
+}
+
+}  // namespace qmix::kquant

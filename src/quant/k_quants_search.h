@@ -1,0 +1,32 @@
+// Our k-quant search: starting from ggml's result, coordinate descent on the super-block's
+// parameters against the error that matters (Σ w (x - value)², w = the imatrix or 1):
+// least-squares super-scales rounded to nearby half-precision values, then for each
+// sub-block the integer scale (and min) near its least-squares optimum with the levels
+// re-rounded. A step is kept only when the exact error (values as dequantize computes them)
+// goes down, so the result is never worse than ggml's.
+#pragma once
+
+#include "quant/k_quants_common.h"
+
+namespace qmix::kquant {
+
+// Σ w (x - value)² of the super-block (w null: 1), the values exactly as dequantize makes them.
+double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s);
+
+// Lowers the error of `s` (or leaves it unchanged).
+void refine(const float* x, const float* w, const Format& f, SuperBlock& s);
+
+// The `quantize` entry of a format: its reference quantizer, then refine() against the
+// importances (or uniform weights without an imatrix).
+template <class Traits, SuperBlockQuantizer kReference>
+void quantize_best_super_block(const float* x, const float* qw, SuperBlock& s) {
+  kReference(x, qw, s);
+  refine(x, qw, Traits::format, s);
+}
+
+template <class Traits, SuperBlockQuantizer kReference>
+void quantize_row_best(const float* src, void* dst, int64_t n, const float* imatrix) {
+  quantize_row<Traits, quantize_best_super_block<Traits, kReference>>(src, dst, n, imatrix);
+}
+
+}  // namespace qmix::kquant
