@@ -64,9 +64,9 @@ std::string format_explain(const Recipe& recipe, std::span<const TensorDesc> ten
            why + "\n";
   }
   for (const RuleConflict& c : res.conflicts)
-    out += "conflict: " + describe_conflict(recipe, tensors, c) + "\n";
+    out += fmt::format("conflict: {}\n", describe_conflict(recipe, tensors, c));
   for (size_t r : res.unused_rules)
-    out += "unused: " + rule_label(recipe, r) + " matches no tensor\n";
+    out += fmt::format("unused: {} matches no tensor\n", rule_label(recipe, r));
   for (size_t t : res.uncovered)
     out += "uncovered: " + tensors[t].name + " (no rule gives it a type)\n";
   for (size_t t : res.incompatible)

@@ -119,7 +119,7 @@ bool is_positional(const std::vector<int>& blocks, const std::vector<int>& prese
   return true;
 }
 
-// A group's entries: the type that leaves the fewest exception ranges as its default.
+// A group's entries: a role-wide default and one block-list exception per other type.
 std::vector<Entry> group_entries(const std::vector<Member>& members, const Selector& sel) {
   if (members.size() == 1 || members[0].block < 0) return {{sel, members[0].type, {}, false}};
   std::map<GgmlType, std::vector<int>> by_type;
@@ -135,13 +135,15 @@ std::vector<Entry> group_entries(const std::vector<Member>& members, const Selec
   for (int b : present_sorted) present[static_cast<size_t>(b)] = true;
   for (auto& [type, blocks] : by_type) std::sort(blocks.begin(), blocks.end());
 
+  // The dominant type (most blocks) is the default; on a tie, the one leaving fewer ranges.
   GgmlType best = by_type.begin()->first;
-  size_t best_cost = SIZE_MAX, best_count = 0;
+  size_t best_count = 0, best_cost = SIZE_MAX;
   for (const auto& [candidate, candidate_blocks] : by_type) {
     size_t cost = 0;
     for (const auto& [type, blocks] : by_type)
       if (type != candidate) cost += bridged(blocks, present).ranges().size();
-    if (cost < best_cost || (cost == best_cost && candidate_blocks.size() > best_count)) {
+    if (candidate_blocks.size() > best_count ||
+        (candidate_blocks.size() == best_count && cost < best_cost)) {
       best = candidate;
       best_cost = cost;
       best_count = candidate_blocks.size();
@@ -256,6 +258,27 @@ Expected<ExtractResult> extract_recipe(const ModelTensors& model, const ExtractO
   recipe.description = fmt::format("extracted from {} by qmix recipe extract ({} tensors, exact)",
                                    model.source, model.tensors.size());
   return out;
+}
+
+Expected<Recipe> bake_recipe(const Recipe& recipe, const ModelTensors& model,
+                             std::span<const std::optional<GgmlType>> base) {
+  QMIX_TRY_ASSIGN(const CompiledRecipe compiled, CompiledRecipe::compile(recipe));
+  const Resolution res = resolve_recipe(compiled, model.tensors, base);
+  if (!res.uncovered.empty())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "recipe '{}' gives {} no type ({} tensors undecided); add a rule or a base",
+                      recipe.name, model.tensors[res.uncovered[0]].name, res.uncovered.size());
+  ModelTensors resolved = model;
+  resolved.embedded_recipe.reset();
+  for (size_t i = 0; i < resolved.tensors.size(); ++i)
+    resolved.tensors[i].type = *res.picks[i].type;
+  ExtractOptions options;
+  options.name = recipe.name;
+  QMIX_TRY_ASSIGN(ExtractResult baked, extract_recipe(resolved, options));
+  baked.recipe.base = recipe.base;
+  baked.recipe.description =
+      fmt::format("recipe '{}' resolved on {} and re-extracted", recipe.name, model.source);
+  return std::move(baked.recipe);
 }
 
 }  // namespace qmix

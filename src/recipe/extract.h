@@ -25,11 +25,17 @@ struct ExtractResult {
 };
 
 // How it works (docs/recipe.md, "extract"): tensors are grouped by role (or, for names no role
-// table knows, by their name without the block number); each group gets its most economical
-// type as a role-wide rule and its other types as block-list exceptions, blocks that lack the
+// table knows, by their name without the block number); each group gets its dominant type as
+// a role-wide rule and its other types as block-list exceptions, blocks that lack the
 // role bridging ranges; identical rules of different roles merge into one. The result is
 // re-applied to the same tensor list and must reproduce every type.
 Expected<ExtractResult> extract_recipe(const ModelTensors& model,
                                        const ExtractOptions& options = {});
+
+// The types `recipe` resolves to on `model` (with `base` filling what no rule decides), as a
+// new recipe of plain `type` rules re-extracted from them: what tools without floors and
+// ceilings can take. A tensor left undecided is an error naming it.
+Expected<Recipe> bake_recipe(const Recipe& recipe, const ModelTensors& model,
+                             std::span<const std::optional<GgmlType>> base = {});
 
 }  // namespace qmix

@@ -179,6 +179,25 @@ std::string rule_label(const Recipe& recipe, size_t index) {
   return fmt::format("rule #{} ({})", index + 1, provenance_name(r.provenance));
 }
 
+std::string rule_summary(const RecipeRule& r) {
+  std::vector<std::string> parts;
+  if (!r.roles.empty()) {
+    std::string roles;
+    for (const RoleSelector& s : r.roles)
+      roles += fmt::format("{}{}", roles.empty() ? "" : ",", s.to_string());
+    parts.push_back("role=" + roles);
+  }
+  if (r.layers) parts.push_back("layers=" + r.layers->to_string());
+  if (!r.match.empty()) parts.push_back(fmt::format("match='{}'", r.match));
+  if (parts.empty()) parts.push_back("every tensor");
+  if (r.type) parts.push_back(fmt::format("-> {}", type_name(*r.type)));
+  if (r.min_type) parts.push_back(fmt::format("at least {}", type_name(*r.min_type)));
+  if (r.max_type) parts.push_back(fmt::format("at most {}", type_name(*r.max_type)));
+  std::string out;
+  for (const std::string& p : parts) out += fmt::format("{}{}", out.empty() ? "" : " ", p);
+  return out;
+}
+
 Expected<GgmlType> recipe_type_by_name(std::string_view name) {
   auto type = quant_type_by_name(name);
   if (!type.ok())

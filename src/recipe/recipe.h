@@ -48,6 +48,7 @@ class LayerSet {
   bool contains(int block) const;
   bool empty() const { return ranges_.empty(); }
   int max_block() const { return ranges_.empty() ? -1 : ranges_.back().last; }
+  int min_block() const { return ranges_.empty() ? -1 : ranges_.front().first; }
   std::vector<int> blocks() const;
   const std::vector<LayerRange>& ranges() const { return ranges_; }
   std::string to_string() const;  // "0-3,7,12-16"
@@ -116,6 +117,9 @@ Status validate_recipe(const Recipe& recipe, std::string_view source = "");
 
 // "rule #3 (line 20, architecture)" — how messages refer to a rule (index is 0-based).
 std::string rule_label(const Recipe& recipe, size_t index);
+
+// "role=ffn_gate,ffn_up layers=12-16 -> q4_K": selectors and effects on one line.
+std::string rule_summary(const RecipeRule& rule);
 
 // Type names accepted in rules: any type of the table, by its ggml name, case-insensitively.
 Expected<GgmlType> recipe_type_by_name(std::string_view name);

@@ -49,7 +49,7 @@ TEST(Extract, UdLikeHybridIsExactAndCompact) {
   EXPECT_EQ(r.layers, 28);
   // The mix has six role-wide types (f32, q4_K, q5_K, q6_K, q8_0, iq3_xxs, one rule each
   // after merging roles) and five deviations (attn_v 7, attn_qkv 9-10, ffn_gate/up 12-16,
-  // ffn_down 0,27 and 2,5,11,17,23): eleven rules for 329 tensors.
+  // ffn_down 0,27 and 2,5,11,17,23): eleven rules for 276 tensors.
   EXPECT_EQ(model.tensors.size(), 3u + 7 * 9 + 21 * 10);
   EXPECT_EQ(r.rules.size(), 11u) << write_recipe(r);
 

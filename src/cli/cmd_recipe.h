@@ -1,0 +1,30 @@
+// Internals of `qmix recipe` shared by cmd_recipe.cpp (extract, show, apply, transfer,
+// explain) and cmd_recipe_io.cpp (diff, export, import).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "recipe/recipe.h"
+#include "recipe/recipe_apply.h"
+
+namespace qmix::cli::recipe_cmd {
+
+// What the base preset chooses for each tensor of `model` ({} when the recipe names no base or
+// no preset table is available): the types rules refine.
+Expected<std::vector<std::optional<GgmlType>>> base_types(const Recipe& recipe,
+                                                          const ModelTensors& model);
+
+// `text` to stdout when `path` is empty, else atomically to the file.
+Status emit(std::string_view text, const std::string& path);
+
+// Whether a file starts with the GGUF magic (else it is read as a recipe).
+bool is_gguf(const std::string& path);
+
+void add_diff(CLI::App& recipe, CommandTable& table);
+void add_export(CLI::App& recipe, CommandTable& table);
+void add_import(CLI::App& recipe, CommandTable& table);
+
+}  // namespace qmix::cli::recipe_cmd

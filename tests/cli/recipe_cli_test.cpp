@@ -1,0 +1,139 @@
+// `qmix recipe …` end to end through the binary: outputs, exit codes, one-line errors, and no
+// output file when a command fails.
+#include <gtest/gtest.h>
+
+#include "recipe/recipe_test_util.h"
+#include "recipe/recipe_toml.h"
+#include "testutil/testutil.h"
+
+namespace qmix {
+namespace {
+
+using test::CommandResult;
+
+CommandResult qmix(const std::string& args) {
+  return test::run_command(test::qmix_binary().string() + " recipe " + args);
+}
+
+std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+void expect_one_line_error(const CommandResult& r, const std::string& contains) {
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+  EXPECT_EQ(r.err.rfind("qmix: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(contains), std::string::npos) << r.err;
+}
+
+class RecipeCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = dir_ / "ud.gguf";
+    test::write_gguf(model_, test::model_of(test::ud_like_hybrid(28), "ud.gguf"));
+  }
+  void write(const std::string& name, const std::string& text) {
+    test::write_bytes(dir_ / name, text.data(), text.size());
+  }
+  test::TempDir dir_;
+  std::filesystem::path model_;
+};
+
+TEST_F(RecipeCli, ExtractThenApplyIsClean) {
+  const auto r = qmix("extract " + q(model_) + " -o " + q(dir_ / "ud.toml"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("all 276 types identical"), std::string::npos) << r.err;
+  const auto applied =
+      qmix("apply " + q(dir_ / "ud.toml") + " " + q(model_) + " --dry-run --strict");
+  EXPECT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_NE(
+      applied.out.find("276 of 276 tensors decided, 0 rules unused, 0 shape problems, 0 conflicts"),
+      std::string::npos)
+      << applied.out;
+  const auto explained = qmix("explain " + q(dir_ / "ud.toml") + " " + q(model_));
+  EXPECT_EQ(explained.exit_code, 0) << explained.err;
+  EXPECT_EQ(std::count(explained.out.begin(), explained.out.end(), '\n'), 277);
+  const auto diff = qmix("diff " + q(dir_ / "ud.toml") + " " + q(model_));
+  EXPECT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_NE(diff.out.find("changed 0 of 276 tensors"), std::string::npos) << diff.out;
+  const auto show = qmix("show " + q(dir_ / "ud.toml"));
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_LT(show.out.find("architecture rules:"), show.out.find("data rules:")) << show.out;
+}
+
+TEST_F(RecipeCli, BadRecipesAreOneLineErrors) {
+  write("syntax.toml", "name = \"x\"\n[[rule]\ntype = \"q4_K\"\n");
+  expect_one_line_error(qmix("show " + q(dir_ / "syntax.toml")), "syntax.toml:2: invalid TOML");
+  write("regex.toml",
+        "[[rule]]\nmatch = 'blk.(['\ntype = \"q4_K\"\nprovenance = \"data\"\nreason = \"r\"\n");
+  expect_one_line_error(qmix("apply " + q(dir_ / "regex.toml") + " " + q(model_) + " --dry-run"),
+                        "regex.toml:1: rule #1: bad regex 'blk.(['");
+  write("type.toml", "[[rule]]\ntype = \"q4_Q\"\nprovenance = \"data\"\nreason = \"r\"\n");
+  expect_one_line_error(qmix("explain " + q(dir_ / "type.toml") + " " + q(model_)),
+                        "type.toml:2: rule #1: type: unknown type 'q4_Q'");
+  expect_one_line_error(qmix("show " + q(dir_ / "missing.toml")), "cannot open recipe");
+  expect_one_line_error(qmix("extract " + q(dir_ / "type.toml")), "type.toml");
+}
+
+TEST_F(RecipeCli, FailuresWriteNothing) {
+  ASSERT_EQ(qmix("extract " + q(model_) + " -o " + q(dir_ / "ud.toml")).exit_code, 0);
+  // A recipe for 28 blocks on a model of 8: ranges do not fit unless scaled.
+  const auto small = dir_ / "small.gguf";
+  test::write_gguf(small, test::model_of(test::ud_like_hybrid(8), "small.gguf"));
+  const auto out = dir_ / "out.toml";
+  expect_one_line_error(qmix("transfer " + q(dir_ / "ud.toml") + " " + q(small) + " -o " + q(out)),
+                        "pass --scale-layers");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // Scaled, it applies but is not clean: --strict refuses and still writes nothing.
+  const auto strict = qmix("transfer " + q(dir_ / "ud.toml") + " " + q(small) +
+                           " --scale-layers --strict -o " + q(out));
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_FALSE(std::filesystem::exists(out));
+  const auto scaled =
+      qmix("transfer " + q(dir_ / "ud.toml") + " " + q(small) + " --scale-layers -o " + q(out));
+  ASSERT_EQ(scaled.exit_code, 0) << scaled.err;
+  auto adapted = load_recipe(out);
+  ASSERT_TRUE(adapted.ok()) << adapted.error().message;
+  EXPECT_EQ(adapted->layers, 8);
+  expect_one_line_error(qmix("apply " + q(out) + " " + q(small)), "--dry-run");
+}
+
+TEST_F(RecipeCli, ExportImportRoundTrip) {
+  ASSERT_EQ(qmix("extract " + q(model_) + " -o " + q(dir_ / "ud.toml")).exit_code, 0);
+  for (const std::string format : {"llama-quantize", "tensor-type-file", "ik-custom-q"}) {
+    SCOPED_TRACE(format);
+    const auto exported = qmix("export " + q(dir_ / "ud.toml") + " --format " + format + " -o " +
+                               q(dir_ / "args.txt"));
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+    const auto imported = qmix("import " + q(dir_ / "args.txt") + " --format " +
+                               (format == "ik-custom-q" ? format : "llama-quantize") + " -o " +
+                               q(dir_ / "back.toml"));
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    const auto diff = qmix("diff " + q(dir_ / "back.toml") + " " + q(model_));
+    EXPECT_NE(diff.out.find("changed 0 of 276 tensors"), std::string::npos) << diff.out << diff.err;
+  }
+  // Floors cannot be exported as such; resolved on a model they can.
+  write("floor.toml",
+        "[[rule]]\ntype = \"q4_K\"\nprovenance = \"data\"\nreason = \"r\"\n[[rule]]\nrole = "
+        "\"ssm_out\"\nmin = \"q8_0\"\nprovenance = \"architecture\"\nreason = \"r\"\n");
+  expect_one_line_error(qmix("export " + q(dir_ / "floor.toml")), "pass --model");
+  const auto baked = qmix("export " + q(dir_ / "floor.toml") + " --model " + q(model_));
+  EXPECT_EQ(baked.exit_code, 0) << baked.err;
+  EXPECT_NE(baked.out.find("ssm_out"), std::string::npos) << baked.out;
+  expect_one_line_error(qmix("import --string 'ffn_down=q9_K'"), "unknown type 'q9_K'");
+}
+
+TEST(RecipeCliShared, ExtractsLlamaCppQ4KM) {
+  QMIX_REQUIRE_SHARED(shared);
+  const auto model = shared / "gguf" / "quantized" / "tiny-qwen35.Q4_K_M.gguf";
+  const auto r = qmix("extract " + q(model));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto recipe = parse_recipe(r.out, "stdout");
+  ASSERT_TRUE(recipe.ok()) << recipe.error().message;
+  EXPECT_EQ(recipe->architecture, "qwen35");
+  EXPECT_EQ(recipe->layers, 8);
+  EXPECT_NE(r.err.find("types identical"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace qmix
