@@ -104,9 +104,9 @@ std::string evidence_text(const std::vector<EvidenceItem>& items) {
 
 // Rules listed by provenance: architecture, data and manual rules are kept apart.
 std::string format_show(const Recipe& r) {
-  std::string out = fmt::format("recipe {}: base {}, architecture {}, {} blocks\n", r.name,
-                                r.base.empty() ? "-" : r.base,
-                                r.architecture.empty() ? "-" : r.architecture, r.layers);
+  std::string out = fmt::format(
+      "recipe {}: base {}, architecture {}, {} blocks\n", r.name.empty() ? "(unnamed)" : r.name,
+      r.base.empty() ? "-" : r.base, r.architecture.empty() ? "-" : r.architecture, r.layers);
   for (Provenance p : {Provenance::kArchitecture, Provenance::kData, Provenance::kManual}) {
     std::string section;
     for (size_t i = 0; i < r.rules.size(); ++i) {

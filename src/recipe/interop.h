@@ -18,8 +18,9 @@ enum class InteropFormat { kLlamaQuantize, kTensorTypeFile, kIkCustomQ };
 Expected<InteropFormat> interop_format_by_name(std::string_view name);
 std::string interop_format_names();  // "llama-quantize, tensor-type-file, ik-custom-q"
 
-// A rule's selectors as one ECMAScript regex over the tensor name that matches exactly the
-// tensors the rule selects (roles and layer lists spelled out; `match` joined by lookahead).
+// A rule's selectors as one regex (ECMAScript and PCRE alike) over the tensor name that matches
+// exactly the tensors the rule selects (roles and layer lists spelled out; `match` joined by
+// lookahead).
 Expected<std::string> rule_regex(const RecipeRule& rule);
 
 // Only `type` rules can be exported: the other tools know neither floors nor ceilings. Resolve

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <regex>
+
+#include "recipe/name_regex.h"
 
 namespace qmix {
 namespace {
@@ -229,11 +230,8 @@ Status validate_rule(const Recipe& recipe, size_t index, std::string_view source
     return fail(fmt::format("layer {} is outside the recipe's {} blocks (0-{})",
                             r.layers->max_block(), recipe.layers, recipe.layers - 1));
   if (!r.match.empty()) {
-    try {
-      std::regex compiled(r.match, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return fail(fmt::format("bad regex '{}': {}", r.match, e.what()));
-    }
+    auto compiled = NameRegex::compile(r.match);
+    if (!compiled.ok()) return fail(compiled.error().message);
   }
   return ok_status();
 }

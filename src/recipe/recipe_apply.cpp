@@ -51,8 +51,8 @@ Expected<CompiledRecipe> CompiledRecipe::compile(Recipe recipe) {
     if (r.match.empty()) {
       out.regex_.emplace_back();
     } else {
-      // validate_recipe() compiled it already, so this cannot throw.
-      out.regex_.emplace_back(std::regex(r.match, std::regex::ECMAScript | std::regex::optimize));
+      QMIX_TRY_ASSIGN(NameRegex regex, NameRegex::compile(r.match));
+      out.regex_.emplace_back(std::move(regex));
     }
   }
   out.recipe_ = std::move(recipe);
@@ -65,7 +65,7 @@ bool CompiledRecipe::matches(size_t rule, std::string_view name, const TensorNam
   if (!r.roles.empty() && std::none_of(r.roles.begin(), r.roles.end(),
                                        [&](const RoleSelector& s) { return s.matches(parsed); }))
     return false;
-  if (regex_[rule] && !std::regex_search(name.begin(), name.end(), *regex_[rule])) return false;
+  if (regex_[rule] && !regex_[rule]->search(name)) return false;
   return true;
 }
 

@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "recipe/name_regex.h"
 #include "recipe/recipe.h"
 
 namespace qmix {
@@ -49,7 +49,7 @@ class CompiledRecipe {
 
  private:
   Recipe recipe_;
-  std::vector<std::optional<std::regex>> regex_;
+  std::vector<std::optional<NameRegex>> regex_;
 };
 
 struct TensorPick {
