@@ -14,7 +14,7 @@ bool later(const BpeScratch::Candidate& a, const BpeScratch::Candidate& b) {
 }  // namespace
 
 Expected<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab,
-                                   const ByteLevelAlphabet& alphabet) {
+                                   const ByteLevelAlphabet& alphabet, WholeWordTokens whole_words) {
   const GgufValue* value = file.find("tokenizer.ggml.merges");
   if (!value) {
     return make_error(ErrorCode::kNotFound,
@@ -30,7 +30,9 @@ Expected<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab,
     model.byte_token_[static_cast<size_t>(b)] =
         vocab.find(alphabet.encoded(static_cast<uint8_t>(b)));
   }
-  model.merges_.reserve(merges->size());
+  size_t capacity = 16;
+  while (capacity < 2 * merges->size()) capacity *= 2;
+  model.slots_.resize(capacity);
   std::string joined;
   for (size_t rank = 0; rank < merges->size(); ++rank) {
     const std::string& merge = (*merges)[rank];
@@ -46,16 +48,36 @@ Expected<BpeModel> BpeModel::build(const GgufFile& file, const Vocab& vocab,
     const int32_t left_id = vocab.find(left), right_id = vocab.find(right),
                   result = vocab.find(joined);
     if (left_id == kNoToken || right_id == kNoToken || result == kNoToken) continue;
-    model.merges_.try_emplace(pair_key(left_id, right_id),
-                              Merge{static_cast<int32_t>(rank), result});
+    model.insert_merge(pair_key(left_id, right_id), static_cast<int32_t>(rank), result);
+  }
+  if (whole_words == WholeWordTokens::kUseDirectly) {
+    for (int32_t id = 0; id < vocab.size(); ++id) {
+      if (vocab.type(id) != TokenType::kNormal) continue;
+      if (auto bytes = alphabet.decode(vocab.text(id))) model.whole_words_[*bytes] = id;
+    }
   }
   return model;
 }
 
-const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {
+size_t BpeModel::slot_of(uint64_t key) const {
+  // Fibonacci hashing spreads the (left, right) id pairs; linear probing from there.
+  const uint64_t hash = key * 0x9E3779B97F4A7C15ull;
+  size_t i = static_cast<size_t>(hash >> 32) & (slots_.size() - 1);
+  while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & (slots_.size() - 1);
+  return i;
+}
+
+void BpeModel::insert_merge(uint64_t key, int32_t rank, int32_t result) {
+  Slot& slot = slots_[slot_of(key)];
+  if (slot.key == key) return;  // a repeated merge keeps its first (lowest) rank
+  slot = {key, rank, result};
+  ++merge_count_;
+}
+
+const BpeModel::Slot* BpeModel::find_merge(int32_t left, int32_t right) const {
   if (left == kNoToken || right == kNoToken) return nullptr;
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  const Slot& slot = slots_[slot_of(pair_key(left, right))];
+  return slot.key == kEmpty ? nullptr : &slot;
 }
 
 void BpeModel::push_candidate(int32_t left, BpeScratch& scratch) const {
@@ -63,7 +85,7 @@ void BpeModel::push_candidate(int32_t left, BpeScratch& scratch) const {
   const BpeScratch::Symbol& l = scratch.symbols[static_cast<size_t>(left)];
   if (l.next < 0) return;
   const BpeScratch::Symbol& r = scratch.symbols[static_cast<size_t>(l.next)];
-  if (const Merge* m = find_merge(l.token, r.token)) {
+  if (const Slot* m = find_merge(l.token, r.token)) {
     scratch.heap.push_back({m->rank, left, l.token, r.token});
     std::push_heap(scratch.heap.begin(), scratch.heap.end(), later);
   }
@@ -71,6 +93,12 @@ void BpeModel::push_candidate(int32_t left, BpeScratch& scratch) const {
 
 void BpeModel::encode_word(std::string_view word, BpeScratch& scratch,
                            std::vector<int32_t>& out) const {
+  if (!whole_words_.empty()) {
+    if (auto it = whole_words_.find(std::string(word)); it != whole_words_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
   const auto n = static_cast<int32_t>(word.size());
   scratch.symbols.resize(word.size());
   scratch.heap.clear();

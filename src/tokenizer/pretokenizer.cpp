@@ -66,7 +66,7 @@ constexpr std::string_view kDeepSeekLlmNames[] = {"deepseek-llm"};
 constexpr PreTokenizerSpec kPreTokenizers[] = {
     {kGpt2Names, kGpt2Patterns, Normalization::kNone},
     {kStarCoderNames, kStarCoderPatterns, Normalization::kNone},
-    {kLlama3Names, kLlama3Patterns, Normalization::kNone},
+    {kLlama3Names, kLlama3Patterns, Normalization::kNone, WholeWordTokens::kUseDirectly},
     {kQwen2Names, kQwen2Patterns, Normalization::kNfc},
     {kDeepSeekLlmNames, kDeepSeekLlmPatterns, Normalization::kNone},
 };

@@ -14,6 +14,10 @@ namespace qmix {
 
 enum class Normalization { kNone, kNfc };
 
+// What BPE does with a word that is itself a token: merge it like any other word, or take the
+// token directly (Hugging Face's `ignore_merges`, set in Llama 3's tokenizer.json).
+enum class WholeWordTokens { kMerge, kUseDirectly };
+
 // One row of the pre-tokenizer table (pretokenizer.cpp). The patterns are applied in order:
 // each splits every piece from the previous step into its matches and the text between them
 // (Hugging Face's Split with behavior "Isolated"), so nothing is ever dropped.
@@ -21,6 +25,7 @@ struct PreTokenizerSpec {
   std::span<const std::string_view> names;  // values of tokenizer.ggml.pre
   std::span<const std::string_view> patterns;
   Normalization normalization = Normalization::kNone;
+  WholeWordTokens whole_words = WholeWordTokens::kMerge;
 };
 
 std::span<const PreTokenizerSpec> pre_tokenizer_specs();

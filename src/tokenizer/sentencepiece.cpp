@@ -14,6 +14,18 @@ bool lower_priority(const SpmScratch::Candidate& a, const SpmScratch::Candidate&
   return a.score != b.score ? a.score < b.score : a.left > b.left;
 }
 
+// Whether `text` has U+2581 right after a code point that is not U+2581.
+bool has_inner_space(std::string_view text) {
+  for (size_t pos = text.find(kSpmSpace, 1); pos != std::string_view::npos;
+       pos = text.find(kSpmSpace, pos + 1)) {
+    if (pos < kSpmSpace.size() ||
+        text.substr(pos - kSpmSpace.size(), kSpmSpace.size()) != kSpmSpace) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 SentencePieceModel SentencePieceModel::build(const Vocab& vocab, int32_t unknown) {
@@ -23,7 +35,31 @@ SentencePieceModel SentencePieceModel::build(const Vocab& vocab, int32_t unknown
     if (id == kNoToken) id = vocab.find(std::string(1, static_cast<char>(b)));
     model.byte_token_[static_cast<size_t>(b)] = id == kNoToken ? unknown : id;
   }
+  model.split_at_spaces_ = true;
+  for (int32_t id = 0; id < vocab.size() && model.split_at_spaces_; ++id) {
+    model.split_at_spaces_ = !has_inner_space(vocab.text(id));
+  }
   return model;
+}
+
+void SentencePieceModel::split_words(std::string_view text,
+                                     std::vector<std::string_view>& words) const {
+  words.clear();
+  if (text.empty()) return;
+  if (!split_at_spaces_) {
+    words.push_back(text);
+    return;
+  }
+  size_t start = 0;
+  for (size_t pos = text.find(kSpmSpace, 1); pos != std::string_view::npos;
+       pos = text.find(kSpmSpace, pos + kSpmSpace.size())) {
+    const bool after_space = pos >= kSpmSpace.size() &&
+                             text.substr(pos - kSpmSpace.size(), kSpmSpace.size()) == kSpmSpace;
+    if (after_space) continue;
+    words.push_back(text.substr(start, pos - start));
+    start = pos;
+  }
+  words.push_back(text.substr(start));
 }
 
 void SentencePieceModel::push_candidate(std::string_view text, const Vocab& vocab, int32_t left,

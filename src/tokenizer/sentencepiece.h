@@ -33,6 +33,12 @@ class SentencePieceModel {
   // unknown: the id for bytes without a <0xXX> token (kNoToken: drop them).
   static SentencePieceModel build(const Vocab& vocab, int32_t unknown);
 
+  // Splits escaped text into pieces that tokenize independently: before each U+2581 that
+  // follows another character, when no token holds U+2581 after another character (true of
+  // real SentencePiece vocabularies; otherwise the text stays whole). Merging then never
+  // works on more than a word, and repeated words can be cached.
+  void split_words(std::string_view text, std::vector<std::string_view>& words) const;
+
   // Appends the tokens of `text` (spaces already escaped, prefix already added).
   void encode(std::string_view text, const Vocab& vocab, SpmScratch& scratch,
               std::vector<int32_t>& out) const;
@@ -42,6 +48,7 @@ class SentencePieceModel {
                       SpmScratch& scratch) const;
 
   std::array<int32_t, 256> byte_token_{};
+  bool split_at_spaces_ = false;
 };
 
 // U+2581, the character SentencePiece writes for a space.

@@ -121,7 +121,7 @@ Status load_model(const GgufFile& file, TokenizerData& impl) {
   }
   QMIX_TRY_ASSIGN(impl.pre, PreTokenizer::compile(*spec));
   ByteLevelAlphabet alphabet;
-  QMIX_TRY_ASSIGN(impl.bpe, BpeModel::build(file, impl.vocab, alphabet));
+  QMIX_TRY_ASSIGN(impl.bpe, BpeModel::build(file, impl.vocab, alphabet, spec->whole_words));
   return ok_status();
 }
 
@@ -152,36 +152,35 @@ class EncodeSession {
 
   void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) {
     if (impl_.model == TokenizerModel::kSentencePiece) {
-      encode_sentencepiece(text, after_special, out);
+      std::string escaped;
+      if (impl_.add_space_prefix && after_special) escaped = kSpmSpace;
+      escaped += replace_all(text, " ", kSpmSpace);
+      texts_.push_back(std::move(escaped));  // kept alive: the word cache points into it
+      impl_.spm->split_words(texts_.back(), words_);
     } else {
-      encode_byte_level(text, out);
+      if (impl_.pre->normalization() == Normalization::kNfc) {
+        texts_.push_back(nfc_normalize(text));
+        text = texts_.back();
+      }
+      impl_.pre->split(text, pre_scratch_, words_);
     }
+    for (std::string_view word : words_) append_word(word, out);
   }
 
  private:
-  void encode_byte_level(std::string_view text, std::vector<int32_t>& out) {
-    if (impl_.pre->normalization() == Normalization::kNfc) {
-      texts_.push_back(nfc_normalize(text));  // kept alive: the word cache points into it
-      text = texts_.back();
-    }
-    impl_.pre->split(text, pre_scratch_, words_);
-    for (std::string_view word : words_) {
-      auto [it, inserted] = word_cache_.try_emplace(word, 0, 0);
-      if (inserted) {
-        const size_t begin = cached_ids_.size();
+  void append_word(std::string_view word, std::vector<int32_t>& out) {
+    auto [it, inserted] = word_cache_.try_emplace(word, 0, 0);
+    if (inserted) {
+      const size_t begin = cached_ids_.size();
+      if (impl_.model == TokenizerModel::kSentencePiece) {
+        impl_.spm->encode(word, impl_.vocab, spm_scratch_, cached_ids_);
+      } else {
         impl_.bpe->encode_word(word, bpe_scratch_, cached_ids_);
-        it->second = {begin, cached_ids_.size() - begin};
       }
-      const auto first = cached_ids_.begin() + static_cast<std::ptrdiff_t>(it->second.first);
-      out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(it->second.second));
+      it->second = {begin, cached_ids_.size() - begin};
     }
-  }
-
-  void encode_sentencepiece(std::string_view text, bool after_special, std::vector<int32_t>& out) {
-    std::string escaped;
-    if (impl_.add_space_prefix && after_special) escaped = kSpmSpace;
-    escaped += replace_all(text, " ", kSpmSpace);
-    impl_.spm->encode(escaped, impl_.vocab, spm_scratch_, out);
+    const auto first = cached_ids_.begin() + static_cast<std::ptrdiff_t>(it->second.first);
+    out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(it->second.second));
   }
 
   const TokenizerData& impl_;

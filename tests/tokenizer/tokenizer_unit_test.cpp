@@ -93,6 +93,14 @@ TEST(TokenizerBpe, EqualRanksMergeLeftmostFirst) {
   EXPECT_EQ(texts(tok, tok.encode("aaaa")), (Strings{"aa", "aa"}));
 }
 
+TEST(TokenizerBpe, Llama3TakesWholeWordTokensDirectly) {
+  // "abc" is a token no merge reaches; Llama 3 (ignore_merges) uses it, GPT-2 merges.
+  const Tokenizer llama3 = must_load(bpe_vocab({"bc", "abc"}, {"b c"}, "llama-bpe"));
+  EXPECT_EQ(texts(llama3, llama3.encode("abc")), (Strings{"abc"}));
+  const Tokenizer gpt2 = must_load(bpe_vocab({"bc", "abc"}, {"b c"}, "gpt-2"));
+  EXPECT_EQ(texts(gpt2, gpt2.encode("abc")), (Strings{"a", "bc"}));
+}
+
 TEST(TokenizerBpe, SpacesAreByteLevelCharacters) {
   // GPT-2 splits " hello" as one word; its space is the alphabet's U+0120 (Ġ).
   const Tokenizer tok = must_load(bpe_vocab({"Ġh", "Ġhi"}, {"Ġ h", "Ġh i"}));
@@ -134,12 +142,15 @@ TEST(TokenizerBpe, AddsBosAndEosAsConfigured) {
   EXPECT_EQ(tok.encode("a", {.add_special = false}), (std::vector<int32_t>{'a'}));
 }
 
-GgufWriter spm_vocab() {
+GgufWriter spm_vocab(const Strings& extra_tokens = {},
+                     const std::vector<float>& extra_scores = {}) {
   // Scores decide the merge order: higher first.
-  const Strings tokens = {"<unk>", "<s>",  "</s>",  "▁",      "h", "e", "l", "o",  "he",
-                          "ll",    "hell", "hello", "▁hello", "a", "b", "c", "ab", "bc"};
-  const std::vector<float> scores = {0,  0,  0,  -10, -10, -10, -10, -10, -1,
-                                     -2, -3, -4, -5,  -10, -10, -10, -2,  -1};
+  Strings tokens = {"<unk>", "<s>",  "</s>",  "▁",      "h", "e", "l", "o",  "he",
+                    "ll",    "hell", "hello", "▁hello", "a", "b", "c", "ab", "bc"};
+  std::vector<float> scores = {0,  0,  0,  -10, -10, -10, -10, -10, -1,
+                               -2, -3, -4, -5,  -10, -10, -10, -2,  -1};
+  tokens.insert(tokens.end(), extra_tokens.begin(), extra_tokens.end());
+  scores.insert(scores.end(), extra_scores.begin(), extra_scores.end());
   std::vector<int32_t> types = {2, 3, 3};
   types.resize(tokens.size(), 1);
   Strings all = tokens;
@@ -171,6 +182,13 @@ TEST(TokenizerSentencePiece, MergesHighestScoreFirst) {
   // "bc" (-1) outscores "ab" (-2) although "ab" is further left.
   EXPECT_EQ(texts(tok, tok.encode("abc", {.add_special = false})), (Strings{"▁", "a", "bc"}));
   EXPECT_EQ(tok.decode(tok.encode("hello abc")), "hello abc");
+}
+
+TEST(TokenizerSentencePiece, MergesAcrossSpacesWhenTheVocabularyHasSuchTokens) {
+  // With "a▁" and "a▁b" in the vocabulary, "a b" must not be cut into words at the space.
+  const Tokenizer tok = must_load(spm_vocab({"a▁", "a▁b"}, {-0.5f, -0.4f}));
+  EXPECT_EQ(texts(tok, tok.encode("a b", {.add_special = false})), (Strings{"▁", "a▁b"}));
+  EXPECT_EQ(tok.decode(tok.encode("a b")), "a b");
 }
 
 TEST(TokenizerSentencePiece, BytesWithoutTokensFallBack) {
