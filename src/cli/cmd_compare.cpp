@@ -85,8 +85,10 @@ Expected<TextResult> compare_on_text(const CompareArgs& a, const std::string& te
   opt.bos_token = chunk_bos(*base.tokenizer, bos);
   opt.top_k = a.top_k;
   opt.save_logits = logits.path;
-  VariantResult b{fs::path(a.models[0]).filename().string(), base.file->total_file_size(),
-                  base.bits_per_weight(), {}};
+  VariantResult b{fs::path(a.models[0]).filename().string(),
+                  base.file->total_file_size(),
+                  base.bits_per_weight(),
+                  {}};
   QMIX_TRY_ASSIGN(b.eval, evaluate(*base.engine, *tokens, opt));
   r.variants.push_back(std::move(b));
   opt.save_logits.clear();
@@ -99,8 +101,8 @@ Expected<TextResult> compare_on_text(const CompareArgs& a, const std::string& te
   po.tokens_per_chunk = a.ctx - 1 - a.ctx / 2;
   for (size_t i = 0; i < r.variants.size(); ++i)
     for (size_t j = i + 1; j < r.variants.size(); ++j) {
-      QMIX_TRY_ASSIGN(PairedResult p, paired_compare(r.variants[i].eval.ppl.nll,
-                                                     r.variants[j].eval.ppl.nll, po));
+      QMIX_TRY_ASSIGN(PairedResult p,
+                      paired_compare(r.variants[i].eval.ppl.nll, r.variants[j].eval.ppl.nll, po));
       r.pairs.push_back({{i, j}, p});
     }
   return r;
@@ -129,8 +131,8 @@ std::string markdown(const TextResult& r) {
 }
 
 nlohmann::json to_json(const TextResult& r) {
-  nlohmann::json j = {{"text", r.text}, {"variants", nlohmann::json::array()},
-                      {"paired", nlohmann::json::array()}};
+  nlohmann::json j = {
+      {"text", r.text}, {"variants", nlohmann::json::array()}, {"paired", nlohmann::json::array()}};
   for (const VariantResult& v : r.variants) {
     nlohmann::json e = eval_json(v.eval);
     e["model"] = v.name;
@@ -164,7 +166,9 @@ int run_compare(const CompareArgs& a) {
     else
       std::printf("%s\n", markdown(*r).c_str());
   }
-  if (a.json) std::printf("%s\n", nlohmann::json{{"schema", "qmix.compare/1"}, {"texts", all}}.dump(1).c_str());
+  if (a.json)
+    std::printf("%s\n",
+                nlohmann::json{{"schema", "qmix.compare/1"}, {"texts", all}}.dump(1).c_str());
   return 0;
 }
 

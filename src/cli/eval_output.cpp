@@ -70,9 +70,8 @@ void print_kld_text(const KldReport& r) {
 void print_eval_text(const EvalOutcome& out) {
   const PerplexityResult& p = out.ppl;
   std::printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", p.ppl, p.ppl_err);
-  std::printf("%lld chunks, %lld scored tokens, %.1f tokens/s\n",
-              static_cast<long long>(p.chunks), static_cast<long long>(p.scored_tokens),
-              p.tokens_per_second);
+  std::printf("%lld chunks, %lld scored tokens, %.1f tokens/s\n", static_cast<long long>(p.chunks),
+              static_cast<long long>(p.scored_tokens), p.tokens_per_second);
   if (out.kld) print_kld_text(*out.kld);
 }
 

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/interrupt.h"
+#include "cli/progress_bar.h"
 #include "core/progress.h"
 #include "eval/evaluate.h"
 
@@ -14,13 +16,16 @@ class TerminalEval {
  public:
   explicit TerminalEval(bool json) : json_(json) {}
   ~TerminalEval();
-  ProgressSink* progress() { return nullptr; }
-  const CancelToken* cancel() { return nullptr; }
+  // The running per-chunk values already show progress in text mode; JSON runs get the bar.
+  ProgressSink* progress() { return json_ ? &bar_ : nullptr; }
+  const CancelToken* cancel() { return &interrupt_.token(); }
   void chunk_line(int64_t chunk, double ppl);
 
  private:
   bool json_;
   bool printed_ = false;
+  ProgressBar bar_{"perplexity"};
+  InterruptGuard interrupt_;
 };
 
 nlohmann::json kld_json(const KldReport& r);

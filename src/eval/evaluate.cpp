@@ -39,15 +39,16 @@ class BaseComparer {
  public:
   explicit BaseComparer(LogitsReader reader) : reader_(std::move(reader)) {}
   const LogitsFileHeader& header() const { return reader_.header(); }
-  Status add(int64_t chunk, int64_t index_in_chunk, std::span<const float> logits,
-             int32_t target, std::vector<TokenComparison>& out) {
+  Status add(int64_t chunk, int64_t index_in_chunk, std::span<const float> logits, int32_t target,
+             std::vector<TokenComparison>& out) {
     if (chunk != loaded_chunk_) {
       QMIX_TRY_ASSIGN(base_, reader_.chunk(static_cast<uint32_t>(chunk)));
       loaded_chunk_ = chunk;
     }
     if (index_in_chunk >= static_cast<int64_t>(base_.size()))
       return make_error(ErrorCode::kInvalidArgument,
-                        "base logits file has fewer scored tokens in chunk {} than this run", chunk);
+                        "base logits file has fewer scored tokens in chunk {} than this run",
+                        chunk);
     const TokenDistribution& b = base_[static_cast<size_t>(index_in_chunk)];
     if (b.target != target)
       return make_error(ErrorCode::kInvalidArgument,
@@ -63,8 +64,8 @@ class BaseComparer {
   int64_t loaded_chunk_ = -1;
 };
 
-Status check_base(const LogitsFileHeader& h, const Engine& engine, int64_t n_ctx,
-                  int64_t n_chunks, uint64_t tokens_hash) {
+Status check_base(const LogitsFileHeader& h, const Engine& engine, int64_t n_ctx, int64_t n_chunks,
+                  uint64_t tokens_hash) {
   if (h.n_vocab != static_cast<uint64_t>(engine.n_vocab()))
     return make_error(ErrorCode::kInvalidArgument,
                       "base logits file has a vocabulary of {}, the model {}", h.n_vocab,
@@ -124,7 +125,8 @@ Expected<EvalOutcome> evaluate(Engine& engine, std::span<const int32_t> tokens,
     popt.on_scored_token = [&](int64_t chunk, int64_t position, std::span<const float> logits,
                                int32_t target) -> Status {
       if (saver) QMIX_TRY(saver->add(position, logits, target));
-      if (comparer) QMIX_TRY(comparer->add(chunk, position - first, logits, target, out.comparisons));
+      if (comparer)
+        QMIX_TRY(comparer->add(chunk, position - first, logits, target, out.comparisons));
       return ok_status();
     };
   QMIX_TRY_ASSIGN(out.ppl, perplexity(engine, tokens, popt));

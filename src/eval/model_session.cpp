@@ -39,7 +39,8 @@ Expected<BosPolicy> parse_bos_policy(std::string_view text) {
 }
 
 std::optional<int32_t> chunk_bos(const Tokenizer& tokenizer, BosPolicy policy) {
-  const bool use = policy == BosPolicy::kAlways || (policy == BosPolicy::kAuto && tokenizer.adds_bos());
+  const bool use =
+      policy == BosPolicy::kAlways || (policy == BosPolicy::kAuto && tokenizer.adds_bos());
   if (!use || tokenizer.bos_id() < 0) return std::nullopt;
   return tokenizer.bos_id();
 }

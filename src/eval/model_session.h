@@ -20,8 +20,9 @@ struct LoadedModel {
   uint64_t weight_bytes = 0, weight_count = 0;
 
   double bits_per_weight() const {
-    return weight_count ? 8.0 * static_cast<double>(weight_bytes) / static_cast<double>(weight_count)
-                        : 0.0;
+    return weight_count
+               ? 8.0 * static_cast<double>(weight_bytes) / static_cast<double>(weight_count)
+               : 0.0;
   }
 };
 

@@ -59,7 +59,8 @@ TEST_P(PerplexitySharedBf16, MatchesTransformers) {
   const json ref = json::parse(test::read_text(*shared / "models" / name / "reference/ppl.json"));
   for (const char* text : {"wiki.test.raw", "reasoning.test.txt"}) {
     SCOPED_TRACE(name + " " + text);
-    const PerplexityResult r = run(*shared / "gguf" / (name + ".bf16.gguf"), *shared / "data" / text);
+    const PerplexityResult r =
+        run(*shared / "gguf" / (name + ".bf16.gguf"), *shared / "data" / text);
     const double want = ref[text]["first40"]["ppl"];
     EXPECT_EQ(r.scored_tokens, 40 * 127);
     EXPECT_NEAR(r.ppl / want, 1.0, 2e-4) << "ours " << r.ppl << " transformers " << want;
@@ -79,7 +80,8 @@ TEST(PerplexitySharedQuantized, MatchesLlamaCppAndOrders) {
   const json ref = json::parse(test::read_text(*shared / "gguf/ppl.json"))["results"]["tiny-qwen3"];
   std::map<std::string, double> ppl;
   for (const char* preset : {"Q8_0", "Q4_K_M", "Q2_K"}) {
-    const fs::path file = *shared / "gguf/quantized" / (std::string("tiny-qwen3.") + preset + ".gguf");
+    const fs::path file =
+        *shared / "gguf/quantized" / (std::string("tiny-qwen3.") + preset + ".gguf");
     auto model = GgufModel::open(file);
     ASSERT_TRUE(model.ok()) << model.error().message;
     bool kernels = true;
