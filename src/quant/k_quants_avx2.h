@@ -1,7 +1,7 @@
 // AVX2 row kernels of the k-quants, written once over a format's `Avx2Traits`:
 //   using Block; static constexpr Format format;
 //   static __m256i levels(const Block&, int c);      // the 32 levels of values 32c..32c+31
-//   static void scales(const Block&, SuperBlock&);   // d, dmin, scale[], min[] (no levels)
+//   static void scales(const Block&, BlockScales&);
 // The integer sums are exact and the float steps are those of the scalar kernels (this file is
 // compiled without contraction), so dot and dequantize return the scalar results bit for bit.
 // Include only from *_avx2.cpp files.
@@ -9,6 +9,9 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
+#include "quant/block_sum.h"
 #include "quant/k_quants_common.h"
 
 namespace qmix::kquant::avx2 {
@@ -20,6 +23,29 @@ inline int32_t hsum(__m256i v) {
 }
 
 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Eight bytes (as the low half of a 64-bit value) widened to int16 and stored.
+inline void widen_store(uint64_t bytes, int16_t* out) {
+  const __m128i v = _mm_cvtsi64_si128(static_cast<int64_t>(bytes));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_cvtepi8_epi16(v));
+}
+
+inline uint32_t word(const uint8_t* p, int i) {
+  uint32_t w;
+  std::memcpy(&w, p + 4 * i, sizeof w);
+  return w;
+}
+
+// The eight 6-bit scales and mins of q4_K/q5_K (see pack_scales_mins), four per 32-bit word.
+inline void unpack_scales_mins_fast(const uint8_t* packed, BlockScales& s) {
+  const uint32_t a = word(packed, 0), b = word(packed, 1), c = word(packed, 2);
+  constexpr uint32_t k6 = 0x3f3f3f3f, k4 = 0x0f0f0f0f, k2 = 0x03030303;
+  const uint32_t scales_lo = a & k6, mins_lo = b & k6;
+  const uint32_t scales_hi = (c & k4) | ((a >> 6) & k2) << 4;
+  const uint32_t mins_hi = ((c >> 4) & k4) | ((b >> 6) & k2) << 4;
+  widen_store(scales_lo | static_cast<uint64_t>(scales_hi) << 32, s.scale);
+  widen_store(mins_lo | static_cast<uint64_t>(mins_hi) << 32, s.min);
+}
 
 // Byte k of each 32-bit lane selects bits `shift`.. of v (two-bit and four-bit fields).
 inline __m256i field(__m256i v, int shift, int mask) {
@@ -43,8 +69,21 @@ __m256i scaled_chunk(__m256i levels, const int8_t* q8, const int16_t* scale) {
   return _mm256_madd_epi16(products, s);
 }
 
+// Σ_j v_j · bsum_j over the sixteen 16-value q8 block sums, v given per sub-block.
+template <int kSubBlock>
+int32_t weighted_bsums(const int16_t* per_sub_block, const BlockQ8K& y) {
+  __m256i v;
+  if constexpr (kSubBlock == 16) {
+    v = load(per_sub_block);
+  } else {  // each of the eight values covers two block sums
+    const __m128i eight = _mm_loadu_si128(reinterpret_cast<const __m128i*>(per_sub_block));
+    v = _mm256_set_m128i(_mm_unpackhi_epi16(eight, eight), _mm_unpacklo_epi16(eight, eight));
+  }
+  return hsum(_mm256_madd_epi16(v, load(y.bsums)));
+}
+
 template <class T>
-IntegerDot integer_dot(const typename T::Block& b, const SuperBlock& s, const BlockQ8K& y) {
+IntegerDot integer_dot(const typename T::Block& b, const BlockScales& s, const BlockQ8K& y) {
   constexpr Format f = T::format;
   __m256i acc = _mm256_setzero_si256();
   for (int c = 0; c < kQKK / 32; ++c)
@@ -53,24 +92,20 @@ IntegerDot integer_dot(const typename T::Block& b, const SuperBlock& s, const Bl
   IntegerDot sums;
   sums.isum = hsum(acc);
   // The level bias and the minimums act on whole sub-blocks: use the q8 block sums.
-  constexpr int kBsums = f.sub_block / 16;
-  for (int j = 0; j < f.sub_blocks(); ++j) {
-    int32_t q8_sum = 0;
-    for (int k = 0; k < kBsums; ++k) q8_sum += y.bsums[j * kBsums + k];
-    if constexpr (f.bias != 0) sums.isum -= f.bias * s.scale[j] * q8_sum;
-    if constexpr (f.affine()) sums.msum += s.min[j] * q8_sum;
-  }
+  if constexpr (f.bias != 0) sums.isum -= f.bias * weighted_bsums<f.sub_block>(s.scale, y);
+  if constexpr (f.affine()) sums.msum = weighted_bsums<f.sub_block>(s.min, y);
   return sums;
 }
 
 template <class T>
 float dot_row(const void* weights, const void* activations, int64_t n) {
-  return dot_rows(weights, activations, n, [](const void* w, int64_t b, const BlockQ8K& y) {
-    const auto& block = static_cast<const typename T::Block*>(w)[b];
-    SuperBlock s;
-    T::scales(block, s);
-    return dot_contribution(fp16_to_fp32(s.d), fp16_to_fp32(s.dmin), y.d,
-                            integer_dot<T>(block, s, y));
+  const auto* x = static_cast<const typename T::Block*>(weights);
+  const auto* y = static_cast<const BlockQ8K*>(activations);
+  return sum_block_contributions(n / kQKK, [&](int64_t b) {
+    BlockScales s;
+    T::scales(x[b], s);
+    return dot_contribution(fp16_to_fp32(s.d), fp16_to_fp32(s.dmin), y[b].d,
+                            integer_dot<T>(x[b], s, y[b]));
   });
 }
 
@@ -88,7 +123,7 @@ template <class T>
 void dequantize_row(const void* src, float* dst, int64_t n) {
   constexpr Format f = T::format;
   const auto* x = static_cast<const typename T::Block*>(src);
-  SuperBlock s;
+  BlockScales s;
   for (int64_t b = 0; b < n / kQKK; ++b, dst += kQKK) {
     T::scales(x[b], s);
     const float d = fp16_to_fp32(s.d), dmin = fp16_to_fp32(s.dmin);

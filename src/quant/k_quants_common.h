@@ -72,11 +72,14 @@ inline constexpr Format kFormatQ4K{32, 15, 0, 0, 63, 63};
 inline constexpr Format kFormatQ5K{32, 31, 0, 0, 63, 63};
 inline constexpr Format kFormatQ6K{16, 63, 32, -128, 127, 0};
 
-struct SuperBlock {
+// The scales part of a super-block (what the SIMD kernels decode; they take levels directly).
+struct BlockScales {
   fp16_t d = 0;
   fp16_t dmin = 0;
   int16_t scale[kMaxSubBlocks] = {};
   int16_t min[kMaxSubBlocks] = {};
+};
+struct SuperBlock : BlockScales {
   uint8_t level[kQKK] = {};
 };
 

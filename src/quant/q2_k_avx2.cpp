@@ -14,7 +14,7 @@ struct Q2K {
   static __m256i levels(const Block& b, int c) {
     return avx2::field(avx2::load(b.qs + 32 * (c / 4)), 2 * (c % 4), 3);
   }
-  static void scales(const Block& b, SuperBlock& s) {
+  static void scales(const Block& b, BlockScales& s) {
     s.d = b.d;
     s.dmin = b.dmin;
     for (int j = 0; j < 16; ++j) {

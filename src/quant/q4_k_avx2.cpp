@@ -14,10 +14,10 @@ struct Q4K {
   static __m256i levels(const Block& b, int c) {
     return avx2::field(avx2::load(b.qs + 32 * (c / 2)), 4 * (c % 2), 0xF);
   }
-  static void scales(const Block& b, SuperBlock& s) {
+  static void scales(const Block& b, BlockScales& s) {
     s.d = b.d;
     s.dmin = b.dmin;
-    unpack_scales_mins(b.scales, s.scale, s.min);
+    avx2::unpack_scales_mins_fast(b.scales, s);
   }
 };
 

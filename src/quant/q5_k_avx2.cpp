@@ -16,10 +16,10 @@ struct Q5K {
     const __m256i low = avx2::field(avx2::load(b.qs + 32 * (c / 2)), 4 * (c % 2), 0xF);
     return _mm256_or_si256(low, avx2::bit_to(avx2::load(b.qh), 1 << c, 16));
   }
-  static void scales(const Block& b, SuperBlock& s) {
+  static void scales(const Block& b, BlockScales& s) {
     s.d = b.d;
     s.dmin = b.dmin;
-    unpack_scales_mins(b.scales, s.scale, s.min);
+    avx2::unpack_scales_mins_fast(b.scales, s);
   }
 };
 

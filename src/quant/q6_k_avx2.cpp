@@ -18,7 +18,7 @@ struct Q6K {
     const __m256i high = avx2::field(avx2::load(b.qh + 32 * g), 2 * k, 3);
     return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
   }
-  static void scales(const Block& b, SuperBlock& s) {
+  static void scales(const Block& b, BlockScales& s) {
     s.d = b.d;
     s.dmin = 0;
     for (int j = 0; j < 16; ++j) s.scale[j] = b.scales[j];
