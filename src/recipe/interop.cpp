@@ -182,6 +182,8 @@ Expected<std::string> export_recipe(const Recipe& recipe, InteropFormat format) 
     QMIX_TRY_ASSIGN(std::string item, export_item(recipe, i, format));
     items.push_back(std::move(item));
   }
+  // First match wins in both tools: the recipe's last rule goes first.
+  std::reverse(items.begin(), items.end());
   std::string out;
   switch (format) {
     case InteropFormat::kLlamaQuantize:
@@ -192,10 +194,8 @@ Expected<std::string> export_recipe(const Recipe& recipe, InteropFormat format) 
       for (const std::string& item : items) out += item + "\n";
       break;
     case InteropFormat::kIkCustomQ: {
-      // First match wins there: the recipe's last rule goes first.
       std::string list;
-      for (auto it = items.rbegin(); it != items.rend(); ++it)
-        list += (list.empty() ? "" : ",") + *it;
+      for (const std::string& item : items) list += (list.empty() ? "" : ",") + item;
       out = fmt::format("--custom-q {}\n", shell_quote(list));
       break;
     }
@@ -221,7 +221,7 @@ Expected<Recipe> import_recipe(std::string_view text, InteropFormat format,
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     recipe.rules.push_back(std::move(rule));
   }
-  if (format == InteropFormat::kIkCustomQ) std::reverse(recipe.rules.begin(), recipe.rules.end());
+  std::reverse(recipe.rules.begin(), recipe.rules.end());  // first match → last match wins
   QMIX_TRY(validate_recipe(recipe, source));
   return recipe;
 }

@@ -1,8 +1,9 @@
-// Recipes to and from other tools' per-tensor type options:
-// - llama.cpp's llama-quantize `--tensor-type REGEX=TYPE` (std::regex_search on the tensor name,
-//   the pattern lowercased, the last match wins — the same precedence as a recipe), also as the
-//   bare `REGEX=TYPE` lines of `--tensor-type-file`;
-// - ik_llama.cpp's `--custom-q "REGEX=TYPE,REGEX=TYPE"` (the first match wins).
+// Recipes to and from other tools' per-tensor type options. Both tools search each pattern in
+// the tensor name and take the FIRST pattern that matches (a recipe's last matching rule wins,
+// so exported lists are in reverse rule order, and imports are reversed back):
+// - llama.cpp's llama-quantize `--tensor-type REGEX=TYPE` (the pattern lowercased; split at the
+//   first '='), also as the whitespace-separated `REGEX=TYPE` items of `--tensor-type-file`;
+// - ik_llama.cpp's `--custom-q "REGEX=TYPE,REGEX=TYPE"`.
 #pragma once
 
 #include <string>

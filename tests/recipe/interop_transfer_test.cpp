@@ -91,11 +91,12 @@ reason = "r"
   const std::string b = "^blk\\.(?:0|1)\\.(?:ffn_down(?:\\.weight|\\.bias)?)$=q6_K";
   auto llama = export_recipe(recipe, InteropFormat::kLlamaQuantize);
   ASSERT_TRUE(llama.ok());
-  EXPECT_EQ(*llama, "--tensor-type '" + a + "'\n--tensor-type '" + b + "'\n");
+  // Both tools take the first matching pattern: the exception comes first.
+  EXPECT_EQ(*llama, "--tensor-type '" + b + "'\n--tensor-type '" + a + "'\n");
   auto file = export_recipe(recipe, InteropFormat::kTensorTypeFile);
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ(*file, a + "\n" + b + "\n");
-  auto ik = export_recipe(recipe, InteropFormat::kIkCustomQ);  // first match wins there
+  EXPECT_EQ(*file, b + "\n" + a + "\n");
+  auto ik = export_recipe(recipe, InteropFormat::kIkCustomQ);
   ASSERT_TRUE(ik.ok());
   EXPECT_EQ(*ik, "--custom-q '" + b + "," + a + "'\n");
   // Reading each back restores the recipe's order.
@@ -123,8 +124,9 @@ TEST(RecipeInterop, RefusesWhatOtherToolsCannotRead) {
   auto imported = import_recipe("# mine\n--tensor-type=FFN_DOWN=Q6_K \\\n  attn_v=q8_0\n",
                                 InteropFormat::kLlamaQuantize, "x");
   ASSERT_TRUE(imported.ok()) << imported.error().message;
-  EXPECT_EQ(imported->rules[0].match, "ffn_down");  // lowercased as llama-quantize does
-  EXPECT_EQ(imported->rules[1].type, G::Q8_0);
+  // Lowercased as llama-quantize does; reversed (its first match is the recipe's last).
+  EXPECT_EQ(imported->rules[1].match, "ffn_down");
+  EXPECT_EQ(imported->rules[0].type, G::Q8_0);
 }
 
 TEST(RecipeTransfer, LayerCountsMustFitOrScale) {
