@@ -16,6 +16,7 @@ void register_convert(CLI::App& app, CommandTable& table);
 void register_eval(CLI::App& app, CommandTable& table);
 void register_recipe(CLI::App& app, CommandTable& table);
 void register_plan(CLI::App& app, CommandTable& table);
+void register_fit(CLI::App& app, CommandTable& table);
 void register_bench(CLI::App& app, CommandTable& table);
 void register_report(CLI::App& app, CommandTable& table);
 
@@ -32,6 +33,7 @@ void register_commands(CLI::App& app, CommandTable& table) {
       register_eval,
       register_recipe,
       register_plan,
+      register_fit,
       register_bench,
       register_report,
   };

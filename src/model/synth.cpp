@@ -246,15 +246,68 @@ std::string synth_shape_names() {
   return out;
 }
 
+namespace {
+const ArchInfo& arch_info(Arch arch) {
+  const ArchInfo* found = nullptr;
+  for (std::string_view n : {"llama", "qwen3", "qwen3moe", "qwen35", "qwen35moe"}) {
+    auto a = arch_by_name(n);
+    if (a.ok() && (*a)->arch == arch) found = *a;
+  }
+  QMIX_CHECK(found != nullptr);
+  return *found;
+}
+
+}  // namespace
+
+Expected<HParams> synth_hparams(const SynthSpec& spec_in) {
+  SynthSpec s = spec_in;
+  const ArchInfo& arch = arch_info(s.arch);
+  QMIX_TRY(validate(s, arch));
+  // Mirrors set_metadata() (tests check both give the same hyper-parameters).
+  HParams h;
+  h.arch = &arch;
+  h.n_layer = s.layers;
+  h.n_embd = s.hidden;
+  h.n_ff = s.ffn;
+  h.n_head = s.heads;
+  h.n_head_kv = s.kv_heads;
+  h.head_dim_k = h.head_dim_v = s.head_dim;
+  h.n_ctx_train = 4096;
+  h.n_vocab = s.vocab;
+  h.n_rot = arch.hybrid ? s.head_dim / 4 : s.head_dim;
+  if (s.experts > 0) {
+    h.n_expert = s.experts;
+    h.n_expert_used = s.experts_used;
+    h.n_ff_expert = s.expert_ffn;
+  }
+  if (arch.hybrid) {
+    h.ssm_conv_kernel = 4;
+    h.ssm_state_size = s.linear_head_dim;
+    h.ssm_group_count = s.linear_k_heads;
+    h.ssm_time_step_rank = s.linear_v_heads;
+    h.ssm_inner_size = s.linear_v_heads * s.linear_head_dim;
+    h.full_attention_interval = s.full_attention_interval;
+  }
+  return h;
+}
+
+Expected<int64_t> synth_weight_count(const SynthSpec& spec_in) {
+  SynthSpec s = spec_in;
+  const ArchInfo& arch = arch_info(s.arch);
+  QMIX_TRY(validate(s, arch));
+  int64_t n = 0;
+  for (const auto& p : plan_tensors(s, arch)) {
+    int64_t e = 1;
+    for (int64_t d : p.shape) e *= d;
+    n += e;
+  }
+  return n;
+}
+
 Status write_synthetic_model(const SynthSpec& spec_in, const std::filesystem::path& out,
                              ProgressSink* progress) {
   SynthSpec spec = spec_in;
-  const ArchInfo* arch = nullptr;
-  for (std::string_view n : {"llama", "qwen3", "qwen3moe", "qwen35", "qwen35moe"}) {
-    auto a = arch_by_name(n);
-    if (a.ok() && (*a)->arch == spec.arch) arch = *a;
-  }
-  QMIX_CHECK(arch != nullptr);
+  const ArchInfo* arch = &arch_info(spec.arch);
   QMIX_TRY(validate(spec, *arch));
   GgufWriter w;
   set_metadata(spec, *arch, w);

@@ -34,6 +34,13 @@ struct SynthSpec {
 Expected<SynthSpec> synth_shape(std::string_view name);
 std::string synth_shape_names();
 
+// The hyper-parameters a model written from `spec` has (without writing it): for sizing
+// models too big to generate, e.g. `qmix fit --shape qwen3.6-27b`.
+Expected<HParams> synth_hparams(const SynthSpec& spec);
+
+// Number of weights (all tensors' elements) of a model written from `spec`.
+Expected<int64_t> synth_weight_count(const SynthSpec& spec);
+
 Status write_synthetic_model(const SynthSpec& spec, const std::filesystem::path& out,
                              ProgressSink* progress = nullptr);
 
