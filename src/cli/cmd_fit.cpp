@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
-#include "core/units.h"
+#include "core/byte_size.h"
 #include "gguf/gguf_model.h"
 #include "model/memory_model.h"
 #include "model/synth.h"

@@ -47,4 +47,15 @@ Expected<uint64_t> parse_byte_size(std::string_view text) {
   return static_cast<uint64_t>(bytes);
 }
 
+std::string format_bytes(uint64_t bytes) {
+  constexpr const char* kNames[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int i = 0;
+  while (v >= 1024.0 && i < 4) {
+    v /= 1024.0;
+    ++i;
+  }
+  return i == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.2f} {}", v, kNames[i]);
+}
+
 }  // namespace qmix

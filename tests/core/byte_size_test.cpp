@@ -25,5 +25,11 @@ TEST(ByteSize, RejectsNonSizes) {
   }
 }
 
+TEST(ByteSize, FormatsBinaryUnits) {
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(3ull << 30), "3.00 GiB");
+  EXPECT_EQ(format_bytes(1536), "1.50 KiB");
+}
+
 }  // namespace
 }  // namespace qmix
