@@ -1,0 +1,76 @@
+// qmix bench (command timing, word splitting) and qmix fit from the command line.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/bench_runner.h"
+#include "testutil/testutil.h"
+
+namespace qmix {
+namespace {
+
+using nlohmann::json;
+
+std::string qmix_cmd() { return fmt::format("'{}'", test::qmix_binary().string()); }
+
+TEST(BenchRunner, SplitsLikeAShell) {
+  auto w = cli::split_command(R"(llama-quantize --imatrix 'a b.dat' "x\"y" c\ d)");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w,
+            (std::vector<std::string>{"llama-quantize", "--imatrix", "a b.dat", "x\"y", "c d"}));
+  EXPECT_FALSE(cli::split_command("unterminated 'quote").ok());
+  EXPECT_FALSE(cli::split_command("   ").ok());
+}
+
+TEST(BenchRunner, SpreadIsMedianMinMax) {
+  const cli::Spread s = cli::spread({3.0, 1.0, 2.0, 10.0});
+  EXPECT_DOUBLE_EQ(s.median, 2.5);
+  EXPECT_DOUBLE_EQ(s.min, 1.0);
+  EXPECT_DOUBLE_EQ(s.max, 10.0);
+}
+
+TEST(BenchCli, TimesACommandAgainstABaseline) {
+  const auto r = test::run_command(qmix_cmd() +
+                                   " bench cmd --runs 2 --warmup 0 --json --baseline true -- true");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["schema"], "qmix.bench/1");
+  EXPECT_GT(j["result"]["wall_seconds"]["median"].get<double>(), 0.0);
+  EXPECT_TRUE(j.contains("time_ratio"));
+}
+
+TEST(BenchCli, FailingCommandsAreErrors) {
+  for (const char* args : {" bench cmd -- false", " bench cmd -- /nonexistent/qmix-nothing"}) {
+    const auto r = test::run_command(qmix_cmd() + args);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_EQ(r.err.rfind("qmix: error: ", 0), 0u) << r.err;
+  }
+}
+
+TEST(FitCli, TabulatesKvTypesForAShape) {
+  const auto r =
+      test::run_command(qmix_cmd() + " fit --shape qwen3.6-27b --bpw 4.85 --vram 24GiB --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 3u);
+  EXPECT_EQ(j["attention_layers"], 16);
+  // Each smaller cache type fits a longer context; every total stays within the budget.
+  EXPECT_LT(j["rows"][0]["max_ctx"].get<int64_t>(), j["rows"][1]["max_ctx"].get<int64_t>());
+  EXPECT_LT(j["rows"][1]["max_ctx"].get<int64_t>(), j["rows"][2]["max_ctx"].get<int64_t>());
+  for (const json& row : j["rows"]) EXPECT_LE(row["total"].get<uint64_t>(), 24ull << 30);
+}
+
+TEST(FitCli, BadInputIsOneLine) {
+  for (const char* args : {" fit --shape qwen3.6-27b --bpw 4.85", " fit --vram 24GiB",
+                           " fit --shape nope --bpw 4 --vram 1G", " fit missing.gguf --vram 1G",
+                           " fit --shape qwen3-8b --bpw 4 --vram lots"}) {
+    const auto r = test::run_command(qmix_cmd() + args);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_EQ(r.err.rfind("qmix: error: ", 0), 0u) << args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace qmix
