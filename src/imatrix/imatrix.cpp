@@ -58,6 +58,13 @@ Status ImatrixEntry::validate() const {
     if (!std::isfinite(sum[i]))
       return make_error(ErrorCode::kBadData, "tensor '{}': invalid sum {} at index {}", name,
                         sum[i], i);
+  if (chunk_sum_sq.size() != chunk_counts.size())
+    return make_error(ErrorCode::kCorrupt, "tensor '{}': {} chunk sums but {} chunk counts", name,
+                      chunk_sum_sq.size(), chunk_counts.size());
+  for (size_t i = 0; i < chunk_sum_sq.size(); ++i)
+    if (!std::isfinite(chunk_sum_sq[i]) || chunk_sum_sq[i] < 0 || chunk_counts[i] < 0)
+      return make_error(ErrorCode::kBadData, "tensor '{}': invalid statistics of chunk {}", name,
+                        i);
   for (size_t i = 0; i < counts.size(); ++i)
     if (counts[i] < 0)
       return make_error(ErrorCode::kBadData, "tensor '{}': negative count {} for matrix {}", name,

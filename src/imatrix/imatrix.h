@@ -22,6 +22,10 @@ struct ImatrixEntry {
   std::vector<double> sum;
   // Activation rows seen per matrix: one for a dense weight, one per expert for MoE.
   std::vector<int64_t> counts;
+  // Optional per-chunk totals, in chunk order: Σx² over every channel and matrix, and rows
+  // seen (qmix's `--chunk-stats`, for confidence intervals over chunks). Empty or equal sizes.
+  std::vector<double> chunk_sum_sq;
+  std::vector<int64_t> chunk_counts;
 
   int64_t n_mat() const { return static_cast<int64_t>(counts.size()); }
   int64_t total_count() const;

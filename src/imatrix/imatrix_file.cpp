@@ -32,6 +32,8 @@ struct WeightTensors {
   const GgufTensorInfo* sum_sq = nullptr;
   const GgufTensorInfo* counts = nullptr;
   const GgufTensorInfo* sum = nullptr;
+  const GgufTensorInfo* chunk_sum_sq = nullptr;  // qmix's per-chunk totals
+  const GgufTensorInfo* chunk_counts = nullptr;
 };
 
 struct SuffixSlot {
@@ -42,6 +44,8 @@ constexpr SuffixSlot kSuffixes[] = {
     {".in_sum2", &WeightTensors::sum_sq},
     {".counts", &WeightTensors::counts},
     {".in_sum", &WeightTensors::sum},
+    {".chunk_sum2", &WeightTensors::chunk_sum_sq},
+    {".chunk_counts", &WeightTensors::chunk_counts},
 };
 
 Expected<std::map<std::string, WeightTensors>> group_tensors(const GgufFile& file) {
@@ -86,6 +90,19 @@ Expected<std::vector<int64_t>> counts_from_floats(const std::vector<double>& val
   return counts;
 }
 
+Status read_chunk_stats(const GgufFile& file, const std::string& name, const WeightTensors& w,
+                        ImatrixEntry& e) {
+  if (w.chunk_sum_sq == nullptr && w.chunk_counts == nullptr) return ok_status();
+  if (w.chunk_sum_sq == nullptr || w.chunk_counts == nullptr ||
+      w.chunk_sum_sq->n_elements != w.chunk_counts->n_elements)
+    return make_error(ErrorCode::kCorrupt, "{}: '{}' has mismatched per-chunk statistics",
+                      file.name(), name);
+  QMIX_TRY_ASSIGN(e.chunk_sum_sq, read_f32_tensor(file, *w.chunk_sum_sq));
+  QMIX_TRY_ASSIGN(const auto raw_counts, read_f32_tensor(file, *w.chunk_counts));
+  QMIX_TRY_ASSIGN(e.chunk_counts, counts_from_floats(raw_counts, name));
+  return ok_status();
+}
+
 Expected<ImatrixEntry> entry_from_gguf(const GgufFile& file, const std::string& name,
                                        const WeightTensors& w) {
   if (w.sum_sq == nullptr || w.counts == nullptr)
@@ -107,6 +124,7 @@ Expected<ImatrixEntry> entry_from_gguf(const GgufFile& file, const std::string& 
                         file.name(), name, w.sum->n_elements, w.sum_sq->n_elements);
     QMIX_TRY_ASSIGN(e.sum, read_f32_tensor(file, *w.sum));
   }
+  QMIX_TRY(read_chunk_stats(file, name, w, e));
   if (auto st = e.validate(); !st) return st.error().with_context(file.name());
   return e;
 }

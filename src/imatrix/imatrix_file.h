@@ -3,7 +3,9 @@
 // GGUF imatrix (llama.cpp's default since 2025): `general.type = "imatrix"`,
 // `imatrix.datasets` (string array), `imatrix.chunk_count`, `imatrix.chunk_size` (u32), and per
 // weight `<name>.in_sum2` (F32 [n_per_row, n_mat]: Σx²), `<name>.counts` (F32 [1, n_mat]: rows
-// seen per matrix) and optionally `<name>.in_sum` (F32, Σx). Tensors sorted by name.
+// seen per matrix) and optionally `<name>.in_sum` (F32, Σx). Tensors sorted by name. qmix adds,
+// when asked, `<name>.chunk_sum2` and `<name>.chunk_counts` (F32 [n_chunks]: per-chunk totals);
+// llama.cpp's readers ignore tensors with other suffixes.
 //
 // Legacy .dat (little-endian): i32 n_entries; per entry i32 name_len, name bytes, i32 ncall,
 // i32 nval, f32[nval] values; then i32 chunk_count and i32 len + dataset name (both optional in
