@@ -10,6 +10,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
 #include "core/atomic_file.h"
+#include "core/mapped_file.h"
 #include "engine/engine.h"
 #include "gguf/gguf_model.h"
 #include "imatrix/calibration.h"
@@ -19,6 +20,7 @@
 #include "imatrix/merge.h"
 #include "imatrix/render.h"
 #include "imatrix/stats.h"
+#include "tokenizer/tokenizer.h"
 
 namespace qmix::cli {
 
@@ -78,18 +80,20 @@ struct CollectArgs {
   bool chunk_stats = false;
 };
 
-// The BOS that begins every chunk, when the model's tokenizer adds one.
-Expected<std::optional<int32_t>> chunk_bos(const GgufFile& meta) {
-  const GgufValue* add = meta.find("tokenizer.ggml.add_bos_token");
-  if (add == nullptr || !add->as_bool().value_or(false)) return std::optional<int32_t>();
-  QMIX_TRY_ASSIGN(const int64_t bos, meta.get_int("tokenizer.ggml.bos_token_id"));
-  return std::optional<int32_t>(static_cast<int32_t>(bos));
+// Text is tokenized as llama-imatrix does (BOS added where the model adds one, special-token
+// text left as text); a token file is used as given.
+Expected<std::vector<int32_t>> calibration_tokens(const CollectArgs& a, const Tokenizer& tok) {
+  if (!a.tokens.empty()) return read_token_file(a.tokens, tok.n_tokens());
+  QMIX_TRY_ASSIGN(const MappedFile text, MappedFile::open(a.text));
+  const auto bytes = text.bytes();
+  return tok.encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                    {.add_special = true});
 }
 
-Expected<std::vector<int32_t>> calibration_tokens(const CollectArgs& a, int64_t n_vocab) {
-  if (!a.tokens.empty()) return read_token_file(a.tokens, n_vocab);
-  return make_error(ErrorCode::kUnsupported,
-                    "-f needs the tokenizer, which this build lacks; pass token ids with --tokens");
+// The BOS that begins every chunk, when the model's tokenizer adds one.
+std::optional<int32_t> chunk_bos(const Tokenizer& tok) {
+  if (!tok.adds_bos() || !tok.valid_token(tok.bos_id())) return std::nullopt;
+  return tok.bos_id();
 }
 
 // Keeps per-chunk statistics only when asked: without them the file has exactly the tensors
@@ -128,11 +132,12 @@ Status run_collect(const CollectArgs& a) {
                              &accumulate_pool);
   QMIX_TRY_ASSIGN(auto engine,
                   Engine::create(model, {.threads = a.threads, .observer = &collector}));
-  QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, engine->n_vocab()));
+  QMIX_TRY_ASSIGN(const Tokenizer tokenizer, Tokenizer::from_gguf(model.metadata()));
+  QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, tokenizer));
   CollectOptions options;
   options.n_ctx = a.ctx;
   options.max_chunks = a.chunks;
-  QMIX_TRY_ASSIGN(options.bos_token, chunk_bos(model.metadata()));
+  options.bos_token = chunk_bos(tokenizer);
   options.datasets = {a.tokens.empty() ? a.text : a.tokens};
   QMIX_TRY(seed_from_previous(a, collector, options));
   options.save_every = a.save_every;

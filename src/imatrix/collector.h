@@ -70,13 +70,13 @@ class ImatrixCollector final : public MatmulObserver {
 };
 
 struct CollectOptions {
-  int64_t n_ctx = 512;               // tokens per chunk
-  int64_t max_chunks = -1;           // -1: every complete chunk
-  int64_t skip_chunks = 0;           // chunks already done (resume)
-  std::optional<int32_t> bos_token;  // set: the first token of each chunk becomes BOS
-  int64_t save_every = 0;            // > 0: call `checkpoint` every this many chunks
-  std::function<Status(const Imatrix&)> checkpoint;
-  std::vector<std::string> datasets;  // recorded in the result
+  int64_t n_ctx = 512;                 // tokens per chunk
+  int64_t max_chunks = -1;             // -1: every complete chunk
+  int64_t skip_chunks = 0;             // chunks already done (resume)
+  std::optional<int32_t> bos_token{};  // set: the first token of each chunk becomes BOS
+  int64_t save_every = 0;              // > 0: call `checkpoint` every this many chunks
+  std::function<Status(const Imatrix&)> checkpoint{};
+  std::vector<std::string> datasets{};  // recorded in the result
   ProgressSink* progress = nullptr;
   const CancelToken* cancel = nullptr;  // polled between chunks
 };
