@@ -82,18 +82,21 @@ struct CollectArgs {
 
 // Text is tokenized as llama-imatrix does (BOS added where the model adds one, special-token
 // text left as text); a token file is used as given.
-Expected<std::vector<int32_t>> calibration_tokens(const CollectArgs& a, const Tokenizer& tok) {
-  if (!a.tokens.empty()) return read_token_file(a.tokens, tok.n_tokens());
+Expected<std::vector<int32_t>> calibration_tokens(const CollectArgs& a,
+                                                  const Expected<Tokenizer>& tok, int64_t n_vocab) {
+  if (!a.tokens.empty()) return read_token_file(a.tokens, n_vocab);
+  if (!tok.ok()) return tok.error().with_context(a.model);
   QMIX_TRY_ASSIGN(const MappedFile text, MappedFile::open(a.text));
   const auto bytes = text.bytes();
-  return tok.encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                    {.add_special = true});
+  return tok->encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                     {.add_special = true});
 }
 
-// The BOS that begins every chunk, when the model's tokenizer adds one.
-std::optional<int32_t> chunk_bos(const Tokenizer& tok) {
-  if (!tok.adds_bos() || !tok.valid_token(tok.bos_id())) return std::nullopt;
-  return tok.bos_id();
+// The BOS that begins every chunk, when the model's tokenizer adds one (a model without
+// tokenizer metadata, fed token ids, gets none).
+std::optional<int32_t> chunk_bos(const Expected<Tokenizer>& tok) {
+  if (!tok.ok() || !tok->adds_bos() || !tok->valid_token(tok->bos_id())) return std::nullopt;
+  return tok->bos_id();
 }
 
 // Keeps per-chunk statistics only when asked: without them the file has exactly the tensors
@@ -132,8 +135,8 @@ Status run_collect(const CollectArgs& a) {
                              &accumulate_pool);
   QMIX_TRY_ASSIGN(auto engine,
                   Engine::create(model, {.threads = a.threads, .observer = &collector}));
-  QMIX_TRY_ASSIGN(const Tokenizer tokenizer, Tokenizer::from_gguf(model.metadata()));
-  QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, tokenizer));
+  const auto tokenizer = Tokenizer::from_gguf(model.metadata());
+  QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, tokenizer, engine->n_vocab()));
   CollectOptions options;
   options.n_ctx = a.ctx;
   options.max_chunks = a.chunks;

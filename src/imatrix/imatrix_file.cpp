@@ -189,10 +189,18 @@ Status write_gguf(const Imatrix& im, const std::filesystem::path& path) {
     data.push_back(f32_bytes(e.sum_sq));
     QMIX_TRY(w.add_tensor(e.name + ".counts", trimmed_shape(1, e.n_mat()), GgmlType::F32));
     data.push_back(f32_bytes(counts_as_doubles(e.counts)));
-    if (e.sum.empty()) continue;
-    QMIX_TRY(
-        w.add_tensor(e.name + ".in_sum", trimmed_shape(e.n_per_row, e.n_mat()), GgmlType::F32));
-    data.push_back(f32_bytes(e.sum));
+    if (!e.sum.empty()) {
+      QMIX_TRY(
+          w.add_tensor(e.name + ".in_sum", trimmed_shape(e.n_per_row, e.n_mat()), GgmlType::F32));
+      data.push_back(f32_bytes(e.sum));
+    }
+    if (!e.chunk_counts.empty()) {
+      const auto n = static_cast<int64_t>(e.chunk_counts.size());
+      QMIX_TRY(w.add_tensor(e.name + ".chunk_sum2", {n}, GgmlType::F32));
+      data.push_back(f32_bytes(e.chunk_sum_sq));
+      QMIX_TRY(w.add_tensor(e.name + ".chunk_counts", {n}, GgmlType::F32));
+      data.push_back(f32_bytes(counts_as_doubles(e.chunk_counts)));
+    }
   }
   QMIX_TRY(w.begin(path));
   for (const auto& d : data) QMIX_TRY(w.write_tensor_data(d));

@@ -96,6 +96,24 @@ TEST(ImatrixFile, KeepsOptionalSumOfX) {
   EXPECT_TRUE(back.find("blk.0.ffn_up_exps.weight")->sum.empty());
 }
 
+TEST(ImatrixFile, KeepsPerChunkStatistics) {
+  TempDir dir;
+  Imatrix im = read_ok(fixture("small.imatrix.gguf"));
+  for (auto& e : im.entries) {
+    e.chunk_sum_sq = {1.5, 2.5, 0, 4};
+    e.chunk_counts = {16, 16, 0, 32};
+  }
+  ASSERT_TRUE(write_imatrix(im, dir / "c.gguf", ImatrixFormat::kGguf).ok());
+  const Imatrix back = read_ok(dir / "c.gguf");
+  for (const auto& e : back.entries) {
+    EXPECT_EQ(e.chunk_sum_sq, (std::vector<double>{1.5, 2.5, 0, 4}));
+    EXPECT_EQ(e.chunk_counts, (std::vector<int64_t>{16, 16, 0, 32}));
+  }
+  // Only one of the pair is corrupt.
+  im.entries[0].chunk_counts.pop_back();
+  EXPECT_FALSE(write_imatrix(im, dir / "d.gguf", ImatrixFormat::kGguf).ok());
+}
+
 TEST(ImatrixFile, FormatNames) {
   EXPECT_EQ(*parse_imatrix_format("dat"), ImatrixFormat::kDat);
   EXPECT_EQ(*parse_imatrix_format("gguf"), ImatrixFormat::kGguf);
