@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu.h"
+#include "quant/k_quants_measure.h"
 #include "quant/scale_fit.h"
 
 namespace qmix::kquant {
@@ -34,33 +36,9 @@ SubBlockScales sub_block_scales(const Format& f, float d, float dmin, int scale,
   return s;
 }
 
-// Rounds every value of a sub-block to its nearest level at `sc` (any level when dl is 0:
-// all give the same value) and returns the weighted squared error in float: fast enough for
-// comparing candidates; every round's result is checked exactly before it is kept. Written
-// without branches so that the compiler vectorizes it.
-template <bool kAffine>
-float round_and_measure(const float* x, const float* w, const Format& f, const SubBlockScales& sc,
-                        uint8_t* level) {
-  const float inverse = sc.dl != 0 ? 1 / sc.dl : 0.f;
-  const float shift = kAffine ? sc.ml : 0.f;
-  const float bias = static_cast<float>(f.bias), top = static_cast<float>(f.max_level);
-  float error = 0;
-  for (int i = 0; i < f.sub_block; ++i) {
-    const float v = std::min(std::max(0.f, (x[i] + shift) * inverse + bias), top);  // NaN → 0
-    const int l = scale_fit::nearest_int(v);
-    level[i] = static_cast<uint8_t>(l);
-    const float value =
-        kAffine ? sc.dl * static_cast<float>(l) - sc.ml : sc.dl * static_cast<float>(l - f.bias);
-    const float diff = x[i] - value;
-    error += w[i] * diff * diff;
-  }
-  return error;
-}
-
-float round_and_measure(const float* x, const float* w, const Format& f, const SubBlockScales& sc,
-                        uint8_t* level) {
-  return f.affine() ? round_and_measure<true>(x, w, f, sc, level)
-                    : round_and_measure<false>(x, w, f, sc, level);
+float measure_at(MeasureFn measure, const float* x, const float* w, const Format& f,
+                 const SubBlockScales& sc, uint8_t* level) {
+  return measure(x, w, f, sc.dl, sc.ml, level);
 }
 
 // Weighted least-squares (dl, ml) of a sub-block for its current levels.
@@ -109,8 +87,7 @@ int candidates(const Format& f, float d, float dmin, const SubBlockScales& targe
   const int ns =
       range(d != 0 ? target.dl / d : NAN, current.scale, f.min_scale, f.max_scale, scales);
   int nm = 1;  // symmetric formats: min 0
-  if (f.affine())
-    nm = range(dmin != 0 ? target.ml / dmin : NAN, current.min, 0, f.max_min, mins);
+  if (f.affine()) nm = range(dmin != 0 ? target.ml / dmin : NAN, current.min, 0, f.max_min, mins);
   int n = 0;
   for (int a = 0; a < ns; ++a)
     for (int b = 0; b < nm; ++b) out[n++] = {scales[a], mins[b]};
@@ -118,7 +95,8 @@ int candidates(const Format& f, float d, float dmin, const SubBlockScales& targe
 }
 
 // Best integer scale/min and levels of sub-block j at the super-block's current d, dmin.
-void refine_sub_block(const float* x, const float* w, const Format& f, int j, SuperBlock& s) {
+void refine_sub_block(MeasureFn measure, const float* x, const float* w, const Format& f, int j,
+                      SuperBlock& s) {
   const float d = fp16_to_fp32(s.d), dmin = fp16_to_fp32(s.dmin);
   const int offset = j * f.sub_block;
   x += offset;
@@ -126,7 +104,7 @@ void refine_sub_block(const float* x, const float* w, const Format& f, int j, Su
   uint8_t* level = s.level + offset;
   Candidate best{s.scale[j], s.min[j]};
   float best_error =
-      round_and_measure(x, w, f, sub_block_scales(f, d, dmin, best.scale, best.min), level);
+      measure_at(measure, x, w, f, sub_block_scales(f, d, dmin, best.scale, best.min), level);
   uint8_t trial[32];
   for (int round = 0; round < kSubBlockRounds; ++round) {
     Candidate list[25];
@@ -134,7 +112,7 @@ void refine_sub_block(const float* x, const float* w, const Format& f, int j, Su
     const Candidate before = best;
     for (int c = 0; c < n; ++c) {
       const SubBlockScales sc = sub_block_scales(f, d, dmin, list[c].scale, list[c].min);
-      const float e = round_and_measure(x, w, f, sc, trial);
+      const float e = measure_at(measure, x, w, f, sc, trial);
       if (e < best_error) {
         best_error = e;
         best = list[c];
@@ -191,21 +169,22 @@ int half_neighbours(double v, fp16_t* out) {
   return n;
 }
 
-float round_all_levels(const float* x, const float* w, const Format& f, SuperBlock& s) {
+float round_all_levels(MeasureFn measure, const float* x, const float* w, const Format& f,
+                       SuperBlock& s) {
   const float d = fp16_to_fp32(s.d), dmin = fp16_to_fp32(s.dmin);
   float error = 0;
   for (int j = 0; j < f.sub_blocks(); ++j) {
     const int offset = j * f.sub_block;
-    error +=
-        round_and_measure(x + offset, w + offset, f,
-                          sub_block_scales(f, d, dmin, s.scale[j], s.min[j]), s.level + offset);
+    error += measure_at(measure, x + offset, w + offset, f,
+                        sub_block_scales(f, d, dmin, s.scale[j], s.min[j]), s.level + offset);
   }
   return error;
 }
 
 // Moves d (and dmin) to the half-precision values nearest their least-squares optimum for
 // the current integer parameters, re-rounding the levels, if that lowers the error.
-void refine_super_scales(const float* x, const float* w, const Format& f, SuperBlock& s) {
+void refine_super_scales(MeasureFn measure, const float* x, const float* w, const Format& f,
+                         SuperBlock& s) {
   double d = 0, dmin = 0;
   least_squares_super_scales(x, w, f, s, &d, &dmin);
   fp16_t ds[3], dms[3];
@@ -214,12 +193,12 @@ void refine_super_scales(const float* x, const float* w, const Format& f, SuperB
   dms[0] = s.dmin;
   if (f.affine()) nm = half_neighbours(dmin, dms);
   SuperBlock trial = s;
-  float best = round_all_levels(x, w, f, trial);
+  float best = round_all_levels(measure, x, w, f, trial);
   for (int a = 0; a < nd; ++a)
     for (int b = 0; b < nm; ++b) {
       trial.d = ds[a];
       trial.dmin = dms[b];
-      const float e = round_all_levels(x, w, f, trial);
+      const float e = round_all_levels(measure, x, w, f, trial);
       if (e < best) {
         best = e;
         s = trial;
@@ -227,7 +206,37 @@ void refine_super_scales(const float* x, const float* w, const Format& f, SuperB
     }
 }
 
+template <bool kAffine>
+float measure_scalar(const float* x, const float* w, const Format& f, float dl, float ml,
+                     uint8_t* level) {
+  const float inverse = dl != 0 ? 1 / dl : 0.f;
+  const float shift = kAffine ? ml : 0.f;
+  const float bias = static_cast<float>(f.bias), top = static_cast<float>(f.max_level);
+  float lanes[kMeasureLanes] = {};
+  for (int i0 = 0; i0 < f.sub_block; i0 += kMeasureLanes) {
+    for (int k = 0; k < kMeasureLanes; ++k) {
+      const int i = i0 + k;
+      const float v = std::min(std::max(0.f, (x[i] + shift) * inverse + bias), top);  // NaN → 0
+      const int l = scale_fit::nearest_int(v);
+      level[i] = static_cast<uint8_t>(l);
+      const float value =
+          kAffine ? dl * static_cast<float>(l) - ml : dl * static_cast<float>(l - f.bias);
+      const float diff = x[i] - value;
+      lanes[k] += w[i] * diff * diff;
+    }
+  }
+  float error = 0;
+  for (const float lane : lanes) error += lane;
+  return error;
+}
+
 }  // namespace
+
+float measure_sub_block(const float* x, const float* w, const Format& f, float dl, float ml,
+                        uint8_t* level) {
+  return f.affine() ? measure_scalar<true>(x, w, f, dl, ml, level)
+                    : measure_scalar<false>(x, w, f, dl, ml, level);
+}
 
 double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s) {
   float y[kQKK];
@@ -240,15 +249,20 @@ double super_block_error(const float* x, const float* w, const Format& f, const 
   return e;
 }
 
-void refine(const float* x, const float* qw, const Format& f, SuperBlock& s) {
+SearchIsa default_search_isa() {
+  return cpu_features().use_avx2() ? SearchIsa::kAvx2 : SearchIsa::kScalar;
+}
+
+void refine(const float* x, const float* qw, const Format& f, SuperBlock& s, SearchIsa isa) {
+  const MeasureFn measure = isa == SearchIsa::kAvx2 ? measure_sub_block_avx2 : measure_sub_block;
   static const std::vector<float> kUniform(kQKK, 1.f);
   const float* w = qw != nullptr ? qw : kUniform.data();
   double error = super_block_error(x, w, f, s);
   for (int round = 0; round < kMaxRounds && error > 0; ++round) {
     SuperBlock trial = s;
-    refine_super_scales(x, w, f, trial);
+    refine_super_scales(measure, x, w, f, trial);
     if (fp16_to_fp32(trial.d) != 0)
-      for (int j = 0; j < f.sub_blocks(); ++j) refine_sub_block(x, w, f, j, trial);
+      for (int j = 0; j < f.sub_blocks(); ++j) refine_sub_block(measure, x, w, f, j, trial);
     // Candidates were compared in float; keep the round only if it exactly gains.
     const double e = super_block_error(x, w, f, trial);
     if (!(e < error)) break;

@@ -13,8 +13,13 @@ namespace qmix::kquant {
 // Σ w (x - value)² of the super-block (w null: 1), the values exactly as dequantize makes them.
 double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s);
 
+// Which kernels the search runs on; both give the same result (k_quants_measure.h).
+enum class SearchIsa { kScalar, kAvx2 };
+SearchIsa default_search_isa();  // AVX2 where the CPU has it (and QMIX_FORCE_SCALAR is unset)
+
 // Lowers the error of `s` (or leaves it unchanged).
-void refine(const float* x, const float* w, const Format& f, SuperBlock& s);
+void refine(const float* x, const float* w, const Format& f, SuperBlock& s,
+            SearchIsa isa = default_search_isa());
 
 // The `quantize` entry of a format: its reference quantizer, then refine() against the
 // importances (or uniform weights without an imatrix).

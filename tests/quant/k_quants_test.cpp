@@ -12,6 +12,7 @@
 
 #include "core/cpu.h"
 #include "quant/block_layouts.h"
+#include "quant/k_quants_search.h"
 #include "quant/quantize_rows.h"
 #include "testutil/testutil.h"
 
@@ -357,6 +358,38 @@ TEST(KQuantsShared, SearchLowersTheGoldenError) {
     ++checked;
   }
   EXPECT_EQ(checked, 30);
+}
+
+// The search's inner kernel has a scalar and an AVX2 version taking the same float steps: the
+// refined super-blocks are identical, whichever runs.
+TEST(KQuants, SearchIsTheSameOnScalarAndAvx2) {
+  if (!cpu_features().use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  using namespace kquant;
+  std::mt19937 rng(3);
+  for (const Format& f : {kFormatQ2K, kFormatQ3K, kFormatQ4K, kFormatQ5K, kFormatQ6K}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      const Row row = random_row(kQKK, static_cast<uint32_t>(trial + 200));
+      // A plausible start: levels and integer parameters at random, super-scales near the data.
+      SuperBlock start;
+      start.d = fp32_to_fp16(0.002f * (f.affine() ? 1.f : -1.f));
+      start.dmin = fp32_to_fp16(f.affine() ? 0.001f : 0.f);
+      for (int j = 0; j < f.sub_blocks(); ++j) {
+        start.scale[j] = static_cast<int16_t>(
+            std::uniform_int_distribution<int>(std::max(1, f.min_scale), f.max_scale)(rng));
+        start.min[j] = static_cast<int16_t>(std::uniform_int_distribution<int>(0, f.max_min)(rng));
+      }
+      for (auto& l : start.level)
+        l = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, f.max_level)(rng));
+      for (const float* w : {static_cast<const float*>(nullptr), row.imatrix.data()}) {
+        SuperBlock scalar = start, simd = start;
+        refine(row.x.data(), w, f, scalar, SearchIsa::kScalar);
+        refine(row.x.data(), w, f, simd, SearchIsa::kAvx2);
+        ASSERT_EQ(std::memcmp(&scalar, &simd, sizeof scalar), 0) << f.max_level;
+        EXPECT_LT(super_block_error(row.x.data(), w, f, scalar),
+                  super_block_error(row.x.data(), w, f, start));
+      }
+    }
+  }
 }
 
 }  // namespace

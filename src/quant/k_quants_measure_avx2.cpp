@@ -1,0 +1,46 @@
+#include <immintrin.h>
+
+#include "quant/k_quants_measure.h"
+
+namespace qmix::kquant {
+namespace {
+
+template <bool kAffine>
+float measure(const float* x, const float* w, const Format& f, float dl, float ml, uint8_t* level) {
+  const __m256 inverse = _mm256_set1_ps(dl != 0 ? 1 / dl : 0.f);
+  const __m256 shift = _mm256_set1_ps(kAffine ? ml : 0.f);
+  const __m256 bias = _mm256_set1_ps(static_cast<float>(f.bias));
+  const __m256 top = _mm256_set1_ps(static_cast<float>(f.max_level));
+  const __m256 vdl = _mm256_set1_ps(dl), vml = _mm256_set1_ps(ml);
+  __m256 lanes = _mm256_setzero_ps();
+  for (int i = 0; i < f.sub_block; i += kMeasureLanes) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(xv, shift), inverse), bias);
+    // max(v, 0) gives 0 for NaN (its second operand), then min with the top level.
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), top);
+    const __m256i l = _mm256_cvtps_epi32(v);  // nearest, ties to even: v is in [0, 63]
+    const __m128i l16 = _mm_packs_epi32(_mm256_castsi256_si128(l), _mm256_extracti128_si256(l, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(level + i), _mm_packus_epi16(l16, l16));
+    const __m256 value =
+        kAffine ? _mm256_sub_ps(_mm256_mul_ps(vdl, _mm256_cvtepi32_ps(l)), vml)
+                : _mm256_mul_ps(vdl,
+                                _mm256_cvtepi32_ps(_mm256_sub_epi32(l, _mm256_set1_epi32(f.bias))));
+    const __m256 diff = _mm256_sub_ps(xv, value);
+    lanes = _mm256_add_ps(lanes, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), diff), diff));
+  }
+  alignas(32) float partial[kMeasureLanes];
+  _mm256_store_ps(partial, lanes);
+  float error = 0;
+  for (const float p : partial) error += p;
+  return error;
+}
+
+}  // namespace
+
+float measure_sub_block_avx2(const float* x, const float* w, const Format& f, float dl, float ml,
+                             uint8_t* level) {
+  return f.affine() ? measure<true>(x, w, f, dl, ml, level)
+                    : measure<false>(x, w, f, dl, ml, level);
+}
+
+}  // namespace qmix::kquant
