@@ -1,2 +1,0 @@
-// placeholder so the module library exists until its code lands
-namespace qmix {}
