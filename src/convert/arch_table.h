@@ -14,7 +14,6 @@
 #include "convert/hf_checkpoint.h"
 #include "core/error.h"
 #include "gguf/gguf_value.h"
-#include "model/hparams.h"
 #include "model/tensor_roles.h"
 
 namespace qmix {

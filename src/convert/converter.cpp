@@ -12,6 +12,7 @@
 #include "convert/tensor_stream.h"
 #include "core/thread_pool.h"
 #include "gguf/gguf_writer.h"
+#include "model/hparams.h"
 
 namespace qmix {
 namespace {

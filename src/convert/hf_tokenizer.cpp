@@ -103,6 +103,8 @@ Status check_byte_level_bpe(const Json& tj, const fs::path& path) {
   return ok_status();
 }
 
+constexpr int64_t kMaxVocabulary = int64_t{1} << 24;
+
 struct Vocabulary {
   std::vector<std::string> tokens;
   std::vector<int32_t> types;
@@ -123,7 +125,11 @@ Expected<Vocabulary> build_vocabulary(const Json& tj, int64_t vocab_size) {
   int64_t max_id = -1;
   for (const auto& [id, text] : by_id) max_id = std::max(max_id, id);
   if (vocab_size <= 0) vocab_size = max_id + 1;
-  if (max_id >= vocab_size || vocab_size > (int64_t{1} << 31))
+  // A hostile vocab_size must not make us pad to billions of tokens.
+  if (vocab_size > kMaxVocabulary)
+    return make_error(ErrorCode::kInvalidArgument, "vocabulary size {} exceeds {}", vocab_size,
+                      kMaxVocabulary);
+  if (max_id >= vocab_size)
     return make_error(ErrorCode::kInvalidArgument,
                       "tokenizer.json has token id {} but the vocabulary size is {}", max_id,
                       vocab_size);

@@ -89,6 +89,11 @@ Expected<LayoutParams> read_layout_params(const HfConfig& c) {
   p.linear_v_heads = v_heads.value_or(0);
   p.linear_k_dim = k_dim.value_or(0);
   p.experts = experts.value_or(0);
+  // Expert slots are allocated up front: refuse counts no checkpoint has.
+  constexpr int64_t kMaxExperts = 1 << 16;
+  if (p.experts < 0 || p.experts > kMaxExperts)
+    return make_error(ErrorCode::kInvalidArgument, "config.json: {} experts is out of range",
+                      p.experts);
   return p;
 }
 

@@ -303,6 +303,11 @@ TEST(ConvertSynthetic, UnmappedTensorsAndBadConfigsAreErrors) {
   EXPECT_NE(r.error().message.find("num_hidden_layers"), std::string::npos);
 
   config = llama_config();
+  config["num_experts"] = int64_t{1} << 40;
+  write_model(tmp / "experts", config, llama_tensors("BF16"));
+  EXPECT_FALSE(convert(tmp / "experts", tmp / "o.gguf", "bf16").ok());
+
+  config = llama_config();
   config["num_attention_heads"] = 3;  // 64 q rows do not split into 3 heads
   write_model(tmp / "heads", config, llama_tensors("BF16"));
   EXPECT_FALSE(convert(tmp / "heads", tmp / "o.gguf", "bf16").ok());

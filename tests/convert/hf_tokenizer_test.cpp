@@ -75,6 +75,8 @@ TEST(HfTokenizer, VocabularyTypesPaddingAndSpecialTokens) {
                              "tokenizer.ggml.padding_token_id", "tokenizer.ggml.add_bos_token"}));
   o.vocab_size = 10;  // id 10 does not fit
   EXPECT_FALSE(read_tokenizer_metadata(tmp.path(), o).ok());
+  o.vocab_size = int64_t{1} << 40;  // a hostile config must not make us pad to it
+  EXPECT_FALSE(read_tokenizer_metadata(tmp.path(), o).ok());
 }
 
 TEST(HfTokenizer, MergePairsWithSpacesAndUserDefinedTokens) {
