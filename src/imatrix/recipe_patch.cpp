@@ -1,5 +1,8 @@
 // The TOML of docs/recipe.md, written directly: the recipe module sits above imatrix.
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -38,23 +41,40 @@ std::string exact_name_regex(std::string_view name) {
 
 std::string toml_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : "nan"; }
 
+// Evidence keys in alphabetical order, the order docs/recipe.md keeps them in.
+std::string evidence_toml(const TensorComparison& t, const RecipePatchOptions& o) {
+  std::vector<std::pair<std::string_view, std::string>> items;
+  if (!std::isnan(t.ci_low)) {
+    items.emplace_back("ci_high", toml_number(t.ci_high));
+    items.emplace_back("ci_low", toml_number(t.ci_low));
+  }
+  if (!o.domain_name.empty()) items.emplace_back("domain", toml_string(o.domain_name));
+  items.emplace_back("domain_mean", toml_number(t.domain_mean));
+  if (!o.generic_name.empty()) items.emplace_back("generic", toml_string(o.generic_name));
+  items.emplace_back("generic_mean", toml_number(t.generic_mean));
+  items.emplace_back("ratio", toml_number(t.ratio));
+  if (!std::isnan(t.ci_low)) items.emplace_back("uncertain", t.uncertain ? "true" : "false");
+  std::string out;
+  for (const auto& [key, value] : items)
+    out += fmt::format("{}{} = {}", out.empty() ? "" : ", ", key, value);
+  return out;
+}
+
+// A TOML literal string (no escapes, as docs/recipe.md suggests for regexes) when possible.
+std::string toml_literal(std::string_view s) {
+  if (s.find('\'') != std::string_view::npos || s.find('\n') != std::string_view::npos)
+    return toml_string(s);
+  return fmt::format("'{}'", s);
+}
+
 std::string rule_toml(const TensorComparison& t, const RecipePatchOptions& o) {
   const bool demote = t.verdict == Verdict::kDemote;
-  std::string evidence =
-      fmt::format("ratio = {}, domain_mean = {}, generic_mean = {}", toml_number(t.ratio),
-                  toml_number(t.domain_mean), toml_number(t.generic_mean));
-  if (!std::isnan(t.ci_low))
-    evidence += fmt::format(", ci_low = {}, ci_high = {}, uncertain = {}", toml_number(t.ci_low),
-                            toml_number(t.ci_high), t.uncertain);
-  if (!o.domain_name.empty()) evidence += fmt::format(", domain = {}", toml_string(o.domain_name));
-  if (!o.generic_name.empty())
-    evidence += fmt::format(", generic = {}", toml_string(o.generic_name));
   const std::string reason =
       fmt::format("importance on the domain corpus is {:.2f}x that on the generic corpus", t.ratio);
   return fmt::format(
       "[[rule]]\nmatch = {}\ntype = {}\nprovenance = \"data\"\nreason = {}\nevidence = {{ {} }}\n",
-      toml_string(exact_name_regex(t.name)), toml_string(demote ? o.demote_type : o.promote_type),
-      toml_string(reason), evidence);
+      toml_literal(exact_name_regex(t.name)), toml_string(demote ? o.demote_type : o.promote_type),
+      toml_string(reason), evidence_toml(t, o));
 }
 
 }  // namespace

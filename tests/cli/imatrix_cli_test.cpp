@@ -8,6 +8,8 @@
 
 #include "imatrix/imatrix_file.h"
 #include "model/synth.h"
+#include "recipe/recipe.h"
+#include "recipe/recipe_toml.h"
 #include "testutil/testutil.h"
 
 namespace qmix {
@@ -72,6 +74,32 @@ TEST(ImatrixCli, CompareAndMergeAndRecipe) {
   const auto j = nlohmann::json::parse(r.out);
   for (const auto& t : j["tensors"]) EXPECT_NEAR(t["ratio"].get<double>(), 1.0, 1e-6);
   EXPECT_NE(test::read_text(patch).find("name = \"imatrix-compare\""), std::string::npos);
+}
+
+// The patch `compare --emit-recipe` writes is a recipe the recipe module accepts, and its rules
+// select exactly the tensors they name.
+TEST(ImatrixCli, EmittedPatchIsAValidRecipe) {
+  TempDir dir;
+  Imatrix domain = *read_imatrix(fixture("small.imatrix.gguf"));
+  // Make attn_q 4x more important on the domain corpus: with two tensors that is ratio 2 for it
+  // and 1/2 for the other.
+  for (double& v : domain.find("blk.0.attn_q.weight")->sum_sq) v *= 4;
+  ASSERT_TRUE(write_imatrix(domain, dir / "d.gguf", ImatrixFormat::kGguf).ok());
+  const std::string patch = (dir / "p.toml").string();
+  auto r = run_command(fmt::format("{} imatrix compare --emit-recipe {} {} {}", qmix(), patch,
+                                   (dir / "d.gguf").string(), fixture("small.imatrix.gguf")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto recipe = load_recipe(patch);
+  ASSERT_TRUE(recipe.ok()) << recipe.error().message << "\n" << test::read_text(patch);
+  ASSERT_TRUE(validate_recipe(*recipe, patch).ok());
+  ASSERT_EQ(recipe->rules.size(), 2u);
+  const RecipeRule& promote = recipe->rules[0];
+  EXPECT_EQ(promote.match, R"(^blk\.0\.attn_q\.weight$)");
+  EXPECT_EQ(promote.type, GgmlType::Q6_K);
+  EXPECT_EQ(promote.provenance, Provenance::kData);
+  const RecipeRule& demote = recipe->rules[1];
+  EXPECT_EQ(demote.type, GgmlType::Q3_K);
+  EXPECT_FALSE(demote.evidence.empty());
 }
 
 TEST(ImatrixCli, BadInputIsOneLineAndLeavesNothing) {
