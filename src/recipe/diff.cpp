@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <map>
 #include <unordered_map>
+
+#include "core/byte_size.h"
 
 namespace qmix {
 namespace {
@@ -71,17 +72,11 @@ std::vector<DiffZone> zones_of(const std::map<ChangeKey, ChangeGroup>& groups) {
   return zones;
 }
 
-std::string human_bytes(double bytes, bool sign) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = std::fabs(bytes);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(units)) {
-    v /= 1024;
-    ++u;
-  }
-  const char* s = !sign ? "" : bytes < 0 ? "-" : "+";
-  return u == 0 ? fmt::format("{}{:.0f} {}", s, v, units[u])
-                : fmt::format("{}{:.2f} {}", s, v, units[u]);
+// "+496 B", "-1.21 MiB": a size change with its sign.
+std::string signed_bytes(int64_t delta) {
+  const uint64_t magnitude =
+      delta < 0 ? static_cast<uint64_t>(-delta) : static_cast<uint64_t>(delta);
+  return fmt::format("{}{}", delta < 0 ? "-" : "+", format_bytes(magnitude));
 }
 
 }  // namespace
@@ -136,8 +131,7 @@ std::string format_diff(const TypeDiff& diff, std::string_view name_a, std::stri
     for (const std::string& w : z.what) what += (what.empty() ? "" : ", ") + w;
     if (!z.layers.empty()) what = fmt::format("blk.{} {}", z.layers.to_string(), what);
     rows.push_back({what, fmt::format("{} -> {}", type_name(z.from), type_name(z.to)),
-                    std::to_string(z.tensors),
-                    z.bytes_delta ? human_bytes(static_cast<double>(*z.bytes_delta), true) : "?"});
+                    std::to_string(z.tensors), z.bytes_delta ? signed_bytes(*z.bytes_delta) : "?"});
   }
   std::array<size_t, 4> width{};
   for (const auto& row : rows)
@@ -152,11 +146,12 @@ std::string format_diff(const TypeDiff& diff, std::string_view name_a, std::stri
   out += fmt::format("changed {} of {} tensors ({} -> {})\n", diff.changed, diff.compared, name_a,
                      name_b);
   if (diff.size_a.bytes && diff.size_b.bytes) {
-    const double a = static_cast<double>(*diff.size_a.bytes),
-                 b = static_cast<double>(*diff.size_b.bytes);
-    out += fmt::format("size {} -> {} ({}, {:+.1f}%), bpw {:.3f} -> {:.3f}\n",
-                       human_bytes(a, false), human_bytes(b, false), human_bytes(b - a, true),
-                       a > 0 ? 100.0 * (b - a) / a : 0.0, *diff.size_a.bpw(), *diff.size_b.bpw());
+    const uint64_t a = *diff.size_a.bytes, b = *diff.size_b.bytes;
+    const int64_t delta = static_cast<int64_t>(b) - static_cast<int64_t>(a);
+    out += fmt::format("size {} -> {} ({}, {:+.1f}%), bpw {:.3f} -> {:.3f}\n", format_bytes(a),
+                       format_bytes(b), signed_bytes(delta),
+                       a > 0 ? 100.0 * static_cast<double>(delta) / static_cast<double>(a) : 0.0,
+                       *diff.size_a.bpw(), *diff.size_b.bpw());
   }
   for (const std::string& n : diff.only_in_a) out += fmt::format("only in {}: {}\n", name_a, n);
   for (const std::string& n : diff.only_in_b) out += fmt::format("only in {}: {}\n", name_b, n);
