@@ -392,5 +392,32 @@ TEST(KQuants, SearchIsTheSameOnScalarAndAvx2) {
   }
 }
 
+// Magnitudes from denormal-range scales to beyond half precision: the search never does worse
+// than ggml's algorithm where ggml's result is finite, and never turns finite into non-finite.
+TEST(KQuants, ExtremeMagnitudesKeepTheGuarantee) {
+  for (const GgmlType id : kWeightTypes) {
+    const QuantType& type = quant_type(id);
+    for (const float magnitude : {1e-30f, 1e-8f, 1.f, 3e4f, 1e6f, 1e30f}) {
+      SCOPED_TRACE(std::string(type.name) + " x" + std::to_string(magnitude));
+      Row row = random_row(512, 77);
+      for (float& v : row.x) v *= magnitude / 0.02f;
+      for (const bool with_imatrix : {false, true}) {
+        const std::span<const float> im =
+            with_imatrix ? std::span<const float>(row.imatrix) : std::span<const float>();
+        const std::vector<float>* weights = with_imatrix ? &row.imatrix : nullptr;
+        const double ours =
+            weighted_sse(row.x, dequantize(type, quantize(type, row.x, im), 512), weights);
+        const double ref = weighted_sse(
+            row.x, dequantize(type, quantize(type, row.x, im, QuantAlgorithm::kReference), 512),
+            weights);
+        if (std::isfinite(ref)) {
+          EXPECT_TRUE(std::isfinite(ours));
+          EXPECT_LE(ours, ref);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qmix
