@@ -70,31 +70,15 @@ struct Candidate {
   int scale, min;
 };
 
-// Integer scales (and mins) near the continuous optimum `target` and near the current ones.
-int candidates(const Format& f, float d, float dmin, const SubBlockScales& target,
-               const Candidate& current, Candidate* out) {
-  auto range = [](float v, int cur, int lo, int hi, int* vals) {
-    int n = 0;
-    if (std::isfinite(v)) {
-      const int fl = round_into(std::floor(v), lo, hi);
-      for (int k = fl - 1; k <= fl + 2; ++k)
-        if (k >= lo && k <= hi) vals[n++] = k;
-    }
-    if (std::find(vals, vals + n, cur) == vals + n) vals[n++] = cur;
-    return n;
-  };
-  int scales[5], mins[5] = {0};
-  const int ns =
-      range(d != 0 ? target.dl / d : NAN, current.scale, f.min_scale, f.max_scale, scales);
-  int nm = 1;  // symmetric formats: min 0
-  if (f.affine()) nm = range(dmin != 0 ? target.ml / dmin : NAN, current.min, 0, f.max_min, mins);
-  int n = 0;
-  for (int a = 0; a < ns; ++a)
-    for (int b = 0; b < nm; ++b) out[n++] = {scales[a], mins[b]};
-  return n;
+// How far the first scan reaches around a least-squares scale or min: about ±10 %, at least ±3.
+int scan_radius(float center) {
+  return std::max(3, static_cast<int>(0.1f * std::fabs(center)) + 1);
 }
 
-// Best integer scale/min and levels of sub-block j at the super-block's current d, dmin.
+// Best integer scale/min and levels of sub-block j at the super-block's current d, dmin: tries
+// every integer scale (and, for the affine formats, min: the best min moves with the scale as
+// clipping at the top trades against the offset) in a window around the least-squares
+// optimum of the current levels, ±10 % at first and then ±1, until nothing changes.
 void refine_sub_block(MeasureFn measure, const float* x, const float* w, const Format& f, int j,
                       SuperBlock& s) {
   const float d = fp16_to_fp32(s.d), dmin = fp16_to_fp32(s.dmin);
@@ -106,19 +90,31 @@ void refine_sub_block(MeasureFn measure, const float* x, const float* w, const F
   float best_error =
       measure_at(measure, x, w, f, sub_block_scales(f, d, dmin, best.scale, best.min), level);
   uint8_t trial[32];
-  for (int round = 0; round < kSubBlockRounds; ++round) {
-    Candidate list[25];
-    const int n = candidates(f, d, dmin, least_squares(x, w, f, level), best, list);
-    const Candidate before = best;
-    for (int c = 0; c < n; ++c) {
-      const SubBlockScales sc = sub_block_scales(f, d, dmin, list[c].scale, list[c].min);
-      const float e = measure_at(measure, x, w, f, sc, trial);
-      if (e < best_error) {
-        best_error = e;
-        best = list[c];
-        std::copy(trial, trial + f.sub_block, level);
-      }
+  auto consider = [&](const Candidate& c) {
+    const float e =
+        measure_at(measure, x, w, f, sub_block_scales(f, d, dmin, c.scale, c.min), trial);
+    if (e < best_error) {
+      best_error = e;
+      best = c;
+      std::copy(trial, trial + f.sub_block, level);
     }
+  };
+  for (int round = 0; round < kSubBlockRounds; ++round) {
+    const SubBlockScales target = least_squares(x, w, f, level);
+    const float center = target.dl / d;
+    if (!std::isfinite(center)) break;
+    const int middle = round_into(center, f.min_scale, f.max_scale);
+    const int radius = round == 0 ? scan_radius(center) : 1;
+    const Candidate before = best;
+    const float min_center = f.affine() && dmin != 0 ? target.ml / dmin : 0.f;
+    const int min_middle =
+        std::isfinite(min_center) ? round_into(min_center, 0, f.max_min) : best.min;
+    const int min_radius = f.affine() ? (round == 0 ? scan_radius(min_center) : 1) : 0;
+    for (int sc = std::max(f.min_scale, middle - radius);
+         sc <= std::min(f.max_scale, middle + radius); ++sc)
+      for (int m = std::max(0, min_middle - min_radius);
+           m <= std::min(f.max_min, min_middle + min_radius); ++m)
+        consider({sc, m});
     if (best.scale == before.scale && best.min == before.min) break;
   }
   s.scale[j] = static_cast<int16_t>(best.scale);
