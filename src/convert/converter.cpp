@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "convert/arch_table.h"
 #include "convert/hf_checkpoint.h"
@@ -114,6 +115,25 @@ Status check_output_path(const fs::path& dir, const fs::path& output) {
   return ok_status();
 }
 
+// A checkpoint that disagrees with its own config converts into a file llama.cpp rejects;
+// say so now, for the tensors whose shape the config fixes completely.
+Status check_embedding_shapes(const std::vector<PlannedTensor>& plan, const HfConfig& config) {
+  QMIX_TRY_ASSIGN(const auto hidden, config.get_int({"hidden_size", "n_embd", "dim"}));
+  QMIX_TRY_ASSIGN(const auto vocab, config.get_int({"vocab_size"}));
+  for (const auto& t : plan) {
+    if (t.role != Role::kTokenEmbd && t.role != Role::kOutput) continue;
+    const std::vector<int64_t> expected = {hidden.value_or(t.shape[0]),
+                                           vocab.value_or(t.shape.back())};
+    if (t.shape != expected)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "tensor '{}' (from '{}'): shape [{}] does not match config.json "
+                        "hidden_size {} and vocab_size {}",
+                        t.name, t.sources.front().tensor->name, fmt::join(t.shape, ", "),
+                        expected[0], expected[1]);
+  }
+  return ok_status();
+}
+
 struct Prepared {
   const ArchSpec* spec = nullptr;
   const OutType* outtype = nullptr;
@@ -133,6 +153,7 @@ Expected<Prepared> prepare(const HfCheckpoint& ck, const fs::path& dir, const Co
     QMIX_TRY_ASSIGN(p.outtype, out_type_by_name(o.outtype));
   }
   QMIX_TRY_ASSIGN(p.plan, plan_tensors(ck, *p.spec, p.outtype->type));
+  QMIX_TRY(check_embedding_shapes(p.plan, ck.config()));
   TokenizerOptions topts;
   QMIX_TRY_ASSIGN(const auto vocab, ck.config().get_int({"vocab_size"}));
   topts.vocab_size = vocab.value_or(0);

@@ -303,6 +303,14 @@ TEST(ConvertSynthetic, UnmappedTensorsAndBadConfigsAreErrors) {
   EXPECT_NE(r.error().message.find("num_hidden_layers"), std::string::npos);
 
   config = llama_config();
+  config["vocab_size"] = kVocab + 1;  // the embedding has kVocab rows
+  write_model(tmp / "vocab", config, llama_tensors("BF16"));
+  r = convert(tmp / "vocab", tmp / "o.gguf", "bf16");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("does not match config.json"), std::string::npos)
+      << r.error().message;
+
+  config = llama_config();
   config["num_experts"] = int64_t{1} << 40;
   write_model(tmp / "experts", config, llama_tensors("BF16"));
   EXPECT_FALSE(convert(tmp / "experts", tmp / "o.gguf", "bf16").ok());
