@@ -1,0 +1,118 @@
+// Per-type kernel throughput, one thread, scalar reference vs the active (AVX2) kernels,
+// registered from the type table so every type with kernels is measured:
+//   quantize/<type>/<kernels>[/imatrix]  MB/s of f32 input (our best algorithm; /reference:
+//                                        ggml's, where ours differs)
+//   dequantize/<type>/<kernels>          MB/s of f32 output
+//   dot/<type>/<kernels>                 GB/s of weight bytes (one row against its partner)
+// Ratios are only meaningful between numbers of the same run (see docs/performance.md).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "quant/block_layouts.h"
+#include "quant/types.h"
+
+namespace qmix {
+namespace {
+
+constexpr int64_t kCols = 4096;
+
+struct Data {
+  std::vector<float> weights, imatrix, activations;
+};
+
+const Data& data() {
+  static const Data d = [] {
+    Data out;
+    std::mt19937 rng(42);
+    std::normal_distribution<float> gauss(0.f, 0.02f);
+    std::lognormal_distribution<float> importance(0.f, 1.f);
+    for (int64_t i = 0; i < kCols; ++i) {
+      out.weights.push_back(gauss(rng));
+      out.imatrix.push_back(importance(rng));
+      out.activations.push_back(gauss(rng) * 50);
+    }
+    return out;
+  }();
+  return d;
+}
+
+std::vector<std::byte> quantized(const QuantType& type, const std::vector<float>& x) {
+  std::vector<std::byte> out(*type.row_bytes(kCols));
+  scalar_kernels(type).quantize_reference(x.data(), out.data(), kCols, data().imatrix.data());
+  return out;
+}
+
+void quantize(benchmark::State& state, const QuantType* type, QuantizeRowFn fn, bool imatrix) {
+  std::vector<std::byte> out(*type->row_bytes(kCols));
+  const float* im = imatrix ? data().imatrix.data() : nullptr;
+  fn(data().weights.data(), out.data(), kCols, im);  // builds any search tables
+  for (auto _ : state) {
+    fn(data().weights.data(), out.data(), kCols, im);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kCols * static_cast<int64_t>(sizeof(float)));
+}
+
+void dequantize(benchmark::State& state, const QuantType* type, const QuantKernels& k) {
+  const auto w = quantized(*type, data().weights);
+  std::vector<float> out(kCols);
+  for (auto _ : state) {
+    k.dequantize(w.data(), out.data(), kCols);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kCols * static_cast<int64_t>(sizeof(float)));
+}
+
+void dot(benchmark::State& state, const QuantType* type, const QuantKernels& k) {
+  const auto w = quantized(*type, data().weights);
+  const auto a = quantized(quant_type(type->dot_partner), data().activations);
+  for (auto _ : state) benchmark::DoNotOptimize(k.dot(w.data(), a.data(), kCols));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.size()));
+}
+
+// Benchmarks receive pointers into the type table: the kernel lookups identify a type by its
+// address there.
+void register_type(const QuantType& type) {
+  const QuantKernels& scalar = scalar_kernels(type);
+  const QuantKernels& fast = active_kernels(type);
+  if (scalar.quantize == nullptr || scalar.dequantize == nullptr) return;
+  const std::string name(type.name);
+  const bool has_simd = fast.quantize != scalar.quantize || fast.dequantize != scalar.dequantize ||
+                        fast.dot != scalar.dot;
+  const bool has_partner = scalar_kernels(quant_type(type.dot_partner)).quantize != nullptr;
+  for (const bool simd : {false, true}) {
+    if (simd && !has_simd) continue;  // nothing SIMD to measure
+    const QuantKernels& k = simd ? fast : scalar;
+    const std::string suffix = name + (simd ? "/avx2" : "/scalar");
+    // The AVX2 rows list only the kernels that differ from the scalar ones.
+    if (!type.needs_imatrix && (!simd || k.quantize != scalar.quantize))
+      benchmark::RegisterBenchmark(("quantize/" + suffix).c_str(), quantize, &type, k.quantize,
+                                   false);
+    if (!simd && !type.is_float())
+      benchmark::RegisterBenchmark(("quantize/" + suffix + "/imatrix").c_str(), quantize, &type,
+                                   k.quantize, true);
+    // ggml's algorithm, where ours searches harder (same bytes layout).
+    if (!simd && !type.is_float() && k.quantize_reference != k.quantize)
+      benchmark::RegisterBenchmark(("quantize/" + name + "/reference/imatrix").c_str(), quantize,
+                                   &type, k.quantize_reference, true);
+    if (!simd || k.dequantize != scalar.dequantize)
+      benchmark::RegisterBenchmark(("dequantize/" + suffix).c_str(), dequantize, &type, k);
+    if (k.dot != nullptr && has_partner && (!simd || k.dot != scalar.dot))
+      benchmark::RegisterBenchmark(("dot/" + suffix).c_str(), dot, &type, k);
+  }
+}
+
+}  // namespace
+}  // namespace qmix
+
+int main(int argc, char** argv) {
+  for (const qmix::QuantType& t : qmix::all_quant_types()) qmix::register_type(t);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
