@@ -38,16 +38,55 @@ struct Decoded {
   float d;
 };
 
+// One block's share of a dot: exact int32 partial sums, the float factor they are scaled by,
+// and (affine formats) the float added after scaling.
+struct BlockTerms {
+  __m256i sums;
+  float scale;
+  float offset = 0;
+};
+
+// The four blocks' totals, block i in lane i (exact integer sums).
+inline __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+// Σ over blocks of float(sum) * scale [+ offset], four blocks per step in the lanes of
+// block_sum.h (block b adds into lane b % 4): each lane sees the scalar kernels' float steps.
+template <bool kOffset, class Terms>
+float sum_blocks(int64_t nblocks, Terms terms) {
+  __m128 lanes = _mm_setzero_ps();
+  int64_t b = 0;
+  for (; b + kDotLanes <= nblocks; b += kDotLanes) {
+    const BlockTerms t[4] = {terms(b), terms(b + 1), terms(b + 2), terms(b + 3)};
+    const __m128 sums = _mm_cvtepi32_ps(hsum4(t[0].sums, t[1].sums, t[2].sums, t[3].sums));
+    __m128 c = _mm_mul_ps(sums, _mm_setr_ps(t[0].scale, t[1].scale, t[2].scale, t[3].scale));
+    if constexpr (kOffset)
+      c = _mm_add_ps(c, _mm_setr_ps(t[0].offset, t[1].offset, t[2].offset, t[3].offset));
+    lanes = _mm_add_ps(lanes, c);
+  }
+  DotLanes out;
+  _mm_storeu_ps(out.lane, lanes);
+  for (; b < nblocks; ++b) {
+    const BlockTerms t = terms(b);
+    float c = static_cast<float>(simd::hsum_i32(t.sums)) * t.scale;
+    if constexpr (kOffset) c += t.offset;
+    out.lane[b % kDotLanes] += c;
+  }
+  return out.total();
+}
+
 // Dot with Q8_0 activations; decode(block) -> Decoded. Same contributions and order as
 // legacy::dot_with_q8_0.
 template <class Block, class Decode>
 float dot_with_q8_0(const void* weights, const void* activations, int64_t n, Decode decode) {
   const Block* x = static_cast<const Block*>(weights);
   const auto* y = static_cast<const layout::BlockQ8_0*>(activations);
-  return sum_block_contributions(n / kQK, [&](int64_t b) {
+  return sum_blocks<false>(n / kQK, [&](int64_t b) {
     const Decoded w = decode(x[b]);
-    const int32_t sum = simd::hsum_i32(simd::dot_i8(w.values, simd::load32(y[b].qs)));
-    return static_cast<float>(sum) * (w.d * simd::half_to_float(y[b].d));
+    return BlockTerms{simd::dot_i8(w.values, simd::load32(y[b].qs)),
+                      w.d * simd::half_to_float(y[b].d)};
   });
 }
 
@@ -56,11 +95,10 @@ template <class Block>
 float dot_affine(const void* weights, const void* activations, int64_t n) {
   const Block* x = static_cast<const Block*>(weights);
   const auto* y = static_cast<const layout::BlockQ8_1*>(activations);
-  return sum_block_contributions(n / kQK, [&](int64_t b) {
-    const int32_t sum = simd::hsum_i32(simd::dot_u8_i8(levels(x[b]), simd::load32(y[b].qs)));
-    const float scaled =
-        static_cast<float>(sum) * (simd::half_to_float(x[b].d) * simd::half_to_float(y[b].d));
-    return scaled + simd::half_to_float(x[b].m) * simd::half_to_float(y[b].s);
+  return sum_blocks<true>(n / kQK, [&](int64_t b) {
+    return BlockTerms{simd::dot_u8_i8(levels(x[b]), simd::load32(y[b].qs)),
+                      simd::half_to_float(x[b].d) * simd::half_to_float(y[b].d),
+                      simd::half_to_float(x[b].m) * simd::half_to_float(y[b].s)};
   });
 }
 

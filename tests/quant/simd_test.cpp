@@ -32,9 +32,15 @@ int64_t row_length(const QuantType& t) {
   return t.block_size == 1 ? 4096 + 13 : 4096;  // float types also exercise the loop tails
 }
 
-// Values of every scale: gaussian weights with outliers, exact zeros and q8 rounding ties.
+// Gaussian weights with outliers (even seeds) or flat values (odd seeds), with exact zeros and
+// q8 rounding ties.
 std::vector<float> test_row(int64_t n, uint32_t seed) {
   std::vector<float> x = test::random_row(n, seed).x;
+  if (seed % 2 == 1) {  // flat values use every level of the coarse formats (ternary, 2-bit)
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> flat(-1.f, 1.f);
+    for (float& v : x) v = flat(rng);
+  }
   for (int64_t i = 0; i < n; i += 61) x[static_cast<size_t>(i)] = 0.f;
   // A 32-block whose largest magnitude is 127 (scale 1): halves must round away from zero.
   if (n >= 64) {
@@ -105,7 +111,8 @@ TEST(Simd, EveryTypeMatchesScalar) {
   }
 }
 
-// Arbitrary block bytes (any scale, any level, NaN/Inf scales included) decode identically.
+// Arbitrary block bytes (any scale, any level, NaN/Inf scales included) decode identically,
+// and give the same dots.
 TEST(Simd, DequantizationOfArbitraryBytesMatchesScalar) {
   QMIX_REQUIRE_AVX2();
   std::mt19937 rng(5);
@@ -119,6 +126,12 @@ TEST(Simd, DequantizationOfArbitraryBytesMatchesScalar) {
     scalar_kernels(t).dequantize(blocks.data(), ref.data(), n);
     active_kernels(t).dequantize(blocks.data(), got.data(), n);
     EXPECT_EQ(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)), 0);
+    // Integer-format dots too: every level and index pattern occurs in random bytes.
+    if (scalar_kernels(t).dot == nullptr || t.dot_partner == GgmlType::F32) continue;
+    const auto act = activations(t, n, 3);
+    const float ds = scalar_kernels(t).dot(blocks.data(), act.data(), n);
+    const float da = active_kernels(t).dot(blocks.data(), act.data(), n);
+    EXPECT_TRUE(same_bits(da, ds) || (std::isnan(da) && std::isnan(ds))) << da << " vs " << ds;
   }
 }
 
