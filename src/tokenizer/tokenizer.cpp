@@ -104,65 +104,65 @@ std::string token_piece(const Vocab& vocab, int32_t id, TokenizerModel model,
   return alphabet.decode(text).value_or(text);
 }
 
-Status load_model(const GgufFile& file, TokenizerData& impl) {
-  const bool spm = impl.model == TokenizerModel::kSentencePiece;
-  QMIX_TRY_ASSIGN(impl.add_bos, read_flag(file, "tokenizer.ggml.add_bos_token", spm));
-  QMIX_TRY_ASSIGN(impl.add_eos, read_flag(file, "tokenizer.ggml.add_eos_token", false));
-  QMIX_TRY_ASSIGN(impl.add_space_prefix, read_flag(file, "tokenizer.ggml.add_space_prefix", spm));
+Status load_model(const GgufFile& file, TokenizerData& data) {
+  const bool spm = data.model == TokenizerModel::kSentencePiece;
+  QMIX_TRY_ASSIGN(data.add_bos, read_flag(file, "tokenizer.ggml.add_bos_token", spm));
+  QMIX_TRY_ASSIGN(data.add_eos, read_flag(file, "tokenizer.ggml.add_eos_token", false));
+  QMIX_TRY_ASSIGN(data.add_space_prefix, read_flag(file, "tokenizer.ggml.add_space_prefix", spm));
   if (spm) {
-    impl.spm = SentencePieceModel::build(impl.vocab, impl.unknown);
+    data.spm = SentencePieceModel::build(data.vocab, data.unknown);
     return ok_status();
   }
-  impl.pre_name = file.get_string_or("tokenizer.ggml.pre", "default");
-  const PreTokenizerSpec* spec = find_pre_tokenizer(impl.pre_name);
+  data.pre_name = file.get_string_or("tokenizer.ggml.pre", "default");
+  const PreTokenizerSpec* spec = find_pre_tokenizer(data.pre_name);
   if (!spec) {
     return make_error(ErrorCode::kUnsupported, "tokenizer.ggml.pre \"{}\" is not supported",
-                      impl.pre_name);
+                      data.pre_name);
   }
-  QMIX_TRY_ASSIGN(impl.pre, PreTokenizer::compile(*spec));
+  QMIX_TRY_ASSIGN(data.pre, PreTokenizer::compile(*spec));
   ByteLevelAlphabet alphabet;
-  QMIX_TRY_ASSIGN(impl.bpe, BpeModel::build(file, impl.vocab, alphabet, spec->whole_words));
+  QMIX_TRY_ASSIGN(data.bpe, BpeModel::build(file, data.vocab, alphabet, spec->whole_words));
   return ok_status();
 }
 
 Expected<std::shared_ptr<TokenizerData>> load(const GgufFile& file) {
   QMIX_TRY_ASSIGN(const TokenizerModel model, read_model(file));
   QMIX_TRY_ASSIGN(Vocab vocab, Vocab::from_gguf(file));
-  auto impl = std::make_shared<TokenizerData>(std::move(vocab));
-  impl->model = model;
-  QMIX_TRY_ASSIGN(impl->bos, read_token_id(file, "tokenizer.ggml.bos_token_id", impl->vocab));
-  QMIX_TRY_ASSIGN(impl->eos, read_token_id(file, "tokenizer.ggml.eos_token_id", impl->vocab));
-  QMIX_TRY_ASSIGN(impl->pad, read_token_id(file, "tokenizer.ggml.padding_token_id", impl->vocab));
-  QMIX_TRY_ASSIGN(impl->unknown,
-                  read_token_id(file, "tokenizer.ggml.unknown_token_id", impl->vocab));
-  QMIX_TRY(load_model(file, *impl));
+  auto data = std::make_shared<TokenizerData>(std::move(vocab));
+  data->model = model;
+  QMIX_TRY_ASSIGN(data->bos, read_token_id(file, "tokenizer.ggml.bos_token_id", data->vocab));
+  QMIX_TRY_ASSIGN(data->eos, read_token_id(file, "tokenizer.ggml.eos_token_id", data->vocab));
+  QMIX_TRY_ASSIGN(data->pad, read_token_id(file, "tokenizer.ggml.padding_token_id", data->vocab));
+  QMIX_TRY_ASSIGN(data->unknown,
+                  read_token_id(file, "tokenizer.ggml.unknown_token_id", data->vocab));
+  QMIX_TRY(load_model(file, *data));
   ByteLevelAlphabet alphabet;
-  impl->pieces.reserve(static_cast<size_t>(impl->vocab.size()));
-  for (int32_t id = 0; id < impl->vocab.size(); ++id) {
-    impl->pieces.push_back(token_piece(impl->vocab, id, model, alphabet));
+  data->pieces.reserve(static_cast<size_t>(data->vocab.size()));
+  for (int32_t id = 0; id < data->vocab.size(); ++id) {
+    data->pieces.push_back(token_piece(data->vocab, id, model, alphabet));
   }
-  return impl;
+  return data;
 }
 
 // Everything one encode() call needs besides the tokenizer: scratch memory and a cache of
 // the tokens of words seen before (real text repeats words a lot).
 class EncodeSession {
  public:
-  explicit EncodeSession(const TokenizerData& impl) : impl_(impl) {}
+  explicit EncodeSession(const TokenizerData& data) : data_(data) {}
 
   void encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) {
-    if (impl_.model == TokenizerModel::kSentencePiece) {
+    if (data_.model == TokenizerModel::kSentencePiece) {
       std::string escaped;
-      if (impl_.add_space_prefix && after_special) escaped = kSpmSpace;
+      if (data_.add_space_prefix && after_special) escaped = kSpmSpace;
       escaped += replace_all(text, " ", kSpmSpace);
       texts_.push_back(std::move(escaped));  // kept alive: the word cache points into it
-      impl_.spm->split_words(texts_.back(), words_);
+      data_.spm->split_words(texts_.back(), words_);
     } else {
-      if (impl_.pre->normalization() == Normalization::kNfc) {
+      if (data_.pre->normalization() == Normalization::kNfc) {
         texts_.push_back(nfc_normalize(text));
         text = texts_.back();
       }
-      impl_.pre->split(text, pre_scratch_, words_);
+      data_.pre->split(text, pre_scratch_, words_);
     }
     for (std::string_view word : words_) append_word(word, out);
   }
@@ -172,10 +172,10 @@ class EncodeSession {
     auto [it, inserted] = word_cache_.try_emplace(word, 0, 0);
     if (inserted) {
       const size_t begin = cached_ids_.size();
-      if (impl_.model == TokenizerModel::kSentencePiece) {
-        impl_.spm->encode(word, impl_.vocab, spm_scratch_, cached_ids_);
+      if (data_.model == TokenizerModel::kSentencePiece) {
+        data_.spm->encode(word, data_.vocab, spm_scratch_, cached_ids_);
       } else {
-        impl_.bpe->encode_word(word, bpe_scratch_, cached_ids_);
+        data_.bpe->encode_word(word, bpe_scratch_, cached_ids_);
       }
       it->second = {begin, cached_ids_.size() - begin};
     }
@@ -183,7 +183,7 @@ class EncodeSession {
     out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(it->second.second));
   }
 
-  const TokenizerData& impl_;
+  const TokenizerData& data_;
   std::deque<std::string> texts_;
   std::vector<std::string_view> words_;
   PreTokenizerScratch pre_scratch_;
@@ -196,16 +196,16 @@ class EncodeSession {
 }  // namespace
 
 Expected<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {
-  auto impl = load(file);
-  if (!impl.ok()) return std::move(impl).error().with_context(file.name());
-  return Tokenizer(std::move(impl).value());
+  auto data = load(file);
+  if (!data.ok()) return std::move(data).error().with_context(file.name());
+  return Tokenizer(std::move(data).value());
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, EncodeOptions options) const {
-  const TokenizerData& impl = *data_;
+  const TokenizerData& data = *data_;
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 2);
-  if (options.add_special && adds_bos()) out.push_back(impl.bos);
+  if (options.add_special && adds_bos()) out.push_back(data.bos);
 
   std::string repaired;
   if (utf8::valid_prefix_length(text) != text.size()) {
@@ -213,10 +213,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, EncodeOptions opti
     text = repaired;
   }
   std::vector<TextFragment> fragments;
-  impl.special.split(text,
+  data.special.split(text,
                      options.parse_special ? SpecialTokenSet::kAll : SpecialTokenSet::kUserDefined,
-                     impl.vocab, fragments);
-  EncodeSession session(impl);
+                     data.vocab, fragments);
+  EncodeSession session(data);
   bool after_special = true;  // the start of the text counts as following a special token
   for (const TextFragment& fragment : fragments) {
     if (fragment.token != kNoToken) {
@@ -227,20 +227,20 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, EncodeOptions opti
       after_special = false;
     }
   }
-  if (options.add_special && adds_eos()) out.push_back(impl.eos);
+  if (options.add_special && adds_eos()) out.push_back(data.eos);
   return out;
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, DecodeOptions options) const {
-  const TokenizerData& impl = *data_;
+  const TokenizerData& data = *data_;
   std::string out;
   // SentencePiece encodes a leading space it did not see; drop it from the first piece.
-  bool strip_space = impl.model == TokenizerModel::kSentencePiece && impl.add_space_prefix;
+  bool strip_space = data.model == TokenizerModel::kSentencePiece && data.add_space_prefix;
   for (int32_t id : ids) {
     if (!valid_token(id)) continue;
-    const TokenType type = impl.vocab.type(id);
+    const TokenType type = data.vocab.type(id);
     if (type == TokenType::kControl && !options.render_special) continue;
-    std::string_view piece = impl.pieces[static_cast<size_t>(id)];
+    std::string_view piece = data.pieces[static_cast<size_t>(id)];
     if (strip_space && type != TokenType::kControl && piece.starts_with(' ')) {
       piece.remove_prefix(1);
     }
