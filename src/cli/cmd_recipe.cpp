@@ -271,6 +271,7 @@ void register_recipe(CLI::App& app, CommandTable& table) {
   add_diff(*recipe, table);
   add_export(*recipe, table);
   add_import(*recipe, table);
+  add_derive(*recipe, table);
 }
 
 }  // namespace qmix::cli

@@ -1,5 +1,5 @@
 // Internals of `qmix recipe` shared by cmd_recipe.cpp (extract, show, apply, transfer,
-// explain) and cmd_recipe_io.cpp (diff, export, import).
+// explain), cmd_recipe_io.cpp (diff, export, import) and cmd_recipe_derive.cpp (derive).
 #pragma once
 
 #include <optional>
@@ -26,5 +26,6 @@ bool is_gguf(const std::string& path);
 void add_diff(CLI::App& recipe, CommandTable& table);
 void add_export(CLI::App& recipe, CommandTable& table);
 void add_import(CLI::App& recipe, CommandTable& table);
+void add_derive(CLI::App& recipe, CommandTable& table);  // cmd_recipe_derive.cpp
 
 }  // namespace qmix::cli::recipe_cmd

@@ -135,5 +135,48 @@ TEST(RecipeCliShared, ExtractsLlamaCppQ4KM) {
   EXPECT_NE(r.err.find("types identical"), std::string::npos) << r.err;
 }
 
+// `recipe derive` on the tiny model: a base recipe extracted from llama.cpp's Q4_K_M, refined
+// by the reasoning vs wiki imatrices (docs/recipe.md shows this run).
+TEST(RecipeCliShared, DeriveFromTinyQwen3Imatrices) {
+  QMIX_REQUIRE_SHARED(shared);
+  const auto gguf = shared / "gguf";
+  const auto model = gguf / "quantized" / "tiny-qwen3.Q4_K_M.gguf";
+  test::TempDir dir;
+  const auto base = dir / "base.toml";
+  ASSERT_EQ(qmix("extract " + q(model) + " -o " + q(base)).exit_code, 0);
+  const std::string inputs = " --base " + q(base) + " --domain " +
+                             q(gguf / "imatrix" / "tiny-qwen3.reasoning.imatrix.gguf") +
+                             " --generic " + q(gguf / "imatrix" / "tiny-qwen3.wiki.imatrix.gguf");
+  const auto out = dir / "derived.toml";
+  const auto r = qmix("derive" + inputs + " --level 3 --model " + q(model) + " -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("sizes on tiny-qwen3.Q4_K_M.gguf"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("level 3"), std::string::npos) << r.err;
+  auto derived = load_recipe(out);
+  auto original = load_recipe(base);
+  ASSERT_TRUE(derived.ok() && original.ok());
+  ASSERT_GT(derived->rules.size(), original->rules.size());
+  for (size_t i = 0; i < original->rules.size(); ++i)
+    EXPECT_EQ(derived->rules[i], original->rules[i]) << "base rule " << i << " changed";
+  for (size_t i = original->rules.size(); i < derived->rules.size(); ++i) {
+    EXPECT_EQ(derived->rules[i].provenance, Provenance::kData);
+    EXPECT_FALSE(derived->rules[i].evidence.empty());
+  }
+  const auto applied = qmix("apply " + q(out) + " " + q(model) + " --dry-run --strict");
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+
+  const auto bad = dir / "bad.toml";
+  expect_one_line_error(qmix("derive" + inputs + " --level 4 -o " + q(bad)), "level");
+  expect_one_line_error(
+      qmix("derive --base " + q(base) + " --domain " + q(dir / "missing.imatrix") + " --generic " +
+           q(dir / "missing.imatrix") + " --level 1 -o " + q(bad)),
+      "missing.imatrix");
+  expect_one_line_error(qmix("derive" + inputs + " --level 1 -o " + q(base)), "also an input");
+  EXPECT_FALSE(std::filesystem::exists(bad));
+  auto unchanged = load_recipe(base);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(*unchanged, *original);
+}
+
 }  // namespace
 }  // namespace qmix
