@@ -1,4 +1,5 @@
-// `qmix plan / fit: per-tensor types under a budget` (issue #12). Placeholder: registers nothing until the command lands.
+// `qmix plan / fit: per-tensor types under a budget` (issue #12). Placeholder: registers nothing
+// until the command lands.
 #include "cli/commands.h"
 
 namespace qmix::cli {

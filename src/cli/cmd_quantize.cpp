@@ -1,4 +1,5 @@
-// `qmix quantize: presets, rules, imatrix` (issue #5). Placeholder: registers nothing until the command lands.
+// `qmix quantize: presets, rules, imatrix` (issue #5). Placeholder: registers nothing until the
+// command lands.
 #include "cli/commands.h"
 
 namespace qmix::cli {

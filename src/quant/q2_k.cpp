@@ -1,8 +1,8 @@
 // q2_K: 16 sub-blocks of 16 values, x = d * scale * q - dmin * min with 2-bit q and 4-bit
 // scale and min; dot partner q8_K.
 #include "quant/k_quants_common.h"
-#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
+#include "quant/k_quants_search.h"
 #include "quant/kernels.h"
 
 namespace qmix::kernels {

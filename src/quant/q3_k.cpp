@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "quant/k_quants_common.h"
-#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
+#include "quant/k_quants_search.h"
 #include "quant/kernels.h"
 
 namespace qmix::kernels {

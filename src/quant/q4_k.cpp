@@ -1,8 +1,8 @@
 // q4_K: 8 sub-blocks of 32 values, x = d * scale * q - dmin * min with 4-bit q and 6-bit
 // scale and min; dot partner q8_K.
 #include "quant/k_quants_common.h"
-#include "quant/k_quants_search.h"
 #include "quant/k_quants_reference.h"
+#include "quant/k_quants_search.h"
 #include "quant/kernels.h"
 
 namespace qmix::kernels {
