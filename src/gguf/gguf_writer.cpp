@@ -143,16 +143,30 @@ Status GgufWriter::begin(const std::filesystem::path& path) {
 }
 
 Status GgufWriter::write_tensor_data(std::span<const std::byte> data) {
+  if (out_ && written_tensors_ < tensors_.size() &&
+      (written_of_current_ != 0 || data.size() != tensors_[written_tensors_].n_bytes)) {
+    const GgufTensorInfo& t = tensors_[written_tensors_];
+    return make_error(ErrorCode::kInternal, "tensor '{}': got {} bytes, expected {}", t.name,
+                      data.size(), t.n_bytes);
+  }
+  return write_tensor_part(data);
+}
+
+Status GgufWriter::write_tensor_part(std::span<const std::byte> data) {
   if (!out_) return make_error(ErrorCode::kInternal, "write_tensor_data before begin()");
   if (written_tensors_ >= tensors_.size())
     return make_error(ErrorCode::kInternal, "more tensor data than declared tensors");
   const GgufTensorInfo& t = tensors_[written_tensors_];
-  if (data.size() != t.n_bytes)
-    return make_error(ErrorCode::kInternal, "tensor '{}': got {} bytes, expected {}", t.name,
-                      data.size(), t.n_bytes);
+  if (data.size() > t.n_bytes - written_of_current_)
+    return make_error(ErrorCode::kInternal, "tensor '{}': got {} bytes more than its {}", t.name,
+                      written_of_current_ + data.size() - t.n_bytes, t.n_bytes);
   QMIX_TRY(out_->write(data));
-  QMIX_TRY(out_->write_zeros(align_up(t.n_bytes, alignment_) - t.n_bytes));
-  ++written_tensors_;
+  written_of_current_ += data.size();
+  if (written_of_current_ == t.n_bytes) {
+    QMIX_TRY(out_->write_zeros(align_up(t.n_bytes, alignment_) - t.n_bytes));
+    ++written_tensors_;
+    written_of_current_ = 0;
+  }
   return ok_status();
 }
 

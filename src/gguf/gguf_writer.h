@@ -39,6 +39,9 @@ class GgufWriter {
   Status begin(const std::filesystem::path& path);
   // Writes the next tensor's bytes (size must match) and its alignment padding.
   Status write_tensor_data(std::span<const std::byte> data);
+  // Streams the next tensor in parts (for tensors too big to hold at once): its padding follows
+  // the part that completes it. Parts must not cross into the following tensor.
+  Status write_tensor_part(std::span<const std::byte> data);
   // Checks every tensor was written, fsyncs and renames into place.
   Status finish();
 
@@ -52,6 +55,7 @@ class GgufWriter {
   uint64_t next_offset_ = 0;
   std::optional<AtomicFile> out_;
   size_t written_tensors_ = 0;
+  uint64_t written_of_current_ = 0;  // bytes of tensors_[written_tensors_] written so far
 };
 
 }  // namespace qmix

@@ -41,6 +41,28 @@ TEST(GgufRoundTrip, WriteReadWriteIsIdentical) {
   EXPECT_EQ(test::read_bytes(dir / "b.gguf"), bytes);
 }
 
+TEST(GgufRoundTrip, TensorsWrittenInPartsEqualWholeWrites) {
+  test::TempDir dir;
+  GgufWriter whole = test::sample_writer();
+  const auto data = test::random_tensor_data(whole, 3);
+  const auto expected = test::write_to(whole, data, dir / "whole.gguf");
+  GgufWriter parts = test::sample_writer();
+  ASSERT_TRUE(parts.begin(dir / "parts.gguf").ok());
+  for (const auto& d : data) {
+    const std::span<const std::byte> all(d);
+    for (size_t at = 0; at < all.size(); at += 7)
+      ASSERT_TRUE(
+          parts.write_tensor_part(all.subspan(at, std::min<size_t>(7, all.size() - at))).ok());
+  }
+  ASSERT_TRUE(parts.finish().ok());
+  EXPECT_EQ(test::read_bytes(dir / "parts.gguf"), expected);
+  // A part may not run past the tensor it belongs to.
+  GgufWriter over = test::sample_writer();
+  ASSERT_TRUE(over.begin(dir / "over.gguf").ok());
+  const std::vector<std::byte> too_long(data[0].size() + 1);
+  EXPECT_FALSE(over.write_tensor_part(too_long).ok());
+}
+
 TEST(GgufRoundTrip, RandomizedFilesRoundTrip) {
   std::mt19937 rng(7);
   test::TempDir dir;
