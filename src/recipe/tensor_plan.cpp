@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <regex>
+
+#include "recipe/name_pattern.h"
 
 namespace qmix {
 namespace {
@@ -25,7 +26,7 @@ Expected<int64_t> first_int(const GgufFile& f, const std::string& key, int64_t f
 }
 
 struct CompiledRule {
-  std::regex regex;
+  NamePattern pattern;
   const TensorRule* rule;
   bool used = false;
 };
@@ -34,12 +35,10 @@ Expected<std::vector<CompiledRule>> compile_rules(const std::vector<TensorRule>&
   std::vector<CompiledRule> out;
   out.reserve(rules.size());
   for (const auto& r : rules) {
-    try {
-      out.push_back({std::regex(r.pattern, std::regex::ECMAScript | std::regex::icase), &r});
-    } catch (const std::regex_error& e) {
-      return make_error(ErrorCode::kInvalidArgument, "invalid regular expression '{}' in {}: {}",
-                        r.pattern, r.source.empty() ? "a rule" : r.source, e.what());
-    }
+    auto pattern = NamePattern::compile(r.pattern);
+    if (!pattern.ok())
+      return std::move(pattern).error().with_context(r.source.empty() ? "rule" : r.source);
+    out.push_back({std::move(*pattern), &r});
   }
   return out;
 }
@@ -94,7 +93,7 @@ class Planner {
 
 CompiledRule* Planner::matching_rule(const std::string& name) {
   for (auto& r : rules_)
-    if (std::regex_search(name, r.regex)) return &r;
+    if (r.pattern.search(name)) return &r;
   return nullptr;
 }
 
