@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/eval_output.h"
+#include "core/atomic_file.h"
 #include "eval/evaluate.h"
 #include "eval/model_session.h"
 #include "eval/paired.h"
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 struct CompareArgs {
   std::vector<std::string> models;  // base first
   std::vector<std::string> texts;
-  std::string bos = "auto";
+  std::string bos = "auto", json_out;
   int64_t ctx = 512, chunks = -1;
   int threads = 0, top_k = 64;
   bool json = false;
@@ -161,14 +162,18 @@ int run_compare(const CompareArgs& a) {
   for (const std::string& text : a.texts) {
     auto r = compare_on_text(a, text);
     if (!r.ok()) return report_error(r.error());
-    if (a.json)
-      all.push_back(to_json(*r));
-    else
-      std::printf("%s\n", markdown(*r).c_str());
+    all.push_back(to_json(*r));
+    if (!a.json) std::printf("%s\n", markdown(*r).c_str());
   }
-  if (a.json)
-    std::printf("%s\n",
-                nlohmann::json{{"schema", "qmix.compare/1"}, {"texts", all}}.dump(1).c_str());
+  const std::string doc = nlohmann::json{{"schema", "qmix.compare/1"}, {"texts", all}}.dump(1);
+  if (a.json) std::printf("%s\n", doc.c_str());
+  if (!a.json_out.empty()) {
+    auto out = AtomicFile::create(a.json_out);
+    if (!out.ok()) return report_error(out.error());
+    Status st = out->write(std::as_bytes(std::span(doc.data(), doc.size())));
+    if (st.ok()) st = out->commit();
+    if (!st.ok()) return report_error(st.error());
+  }
   return 0;
 }
 
@@ -187,6 +192,7 @@ void register_compare(CLI::App& app, CommandTable& table) {
   sub->add_option("--top-k", a->top_k, "base distribution entries kept per token")
       ->capture_default_str();
   sub->add_flag("--json", a->json, "JSON output");
+  sub->add_option("--json-out", a->json_out, "also write the JSON to this file");
   table.add(sub, [a] { return run_compare(*a); });
 }
 
