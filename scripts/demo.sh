@@ -40,7 +40,7 @@ $Q recipe extract "$O/tiny-qwen3.Q3_K_M-imat.gguf" -o "$O/Q3_K_M.recipe.toml"
 step "evaluate every variant against bf16 on identical tokens (PPL, KLD, paired tests)"
 $Q compare "$O/tiny-qwen3.bf16.gguf" "$O/tiny-qwen3.Q4_K_M.gguf" "$O/tiny-qwen3.Q4_K_M-imat.gguf" \
   "$O/tiny-qwen3.Q3_K_M-imat.gguf" "$O/tiny-qwen3.IQ4_XS-imat.gguf" \
-  -f "$D/text/domain.test.txt" -f "$D/text/generic.test.txt" --ctx 256 \
+  -f "$D/text/domain.test.txt" -f "$D/text/generic.test.txt" --ctx 256 --chunks 30 \
   --json-out "$O/compare.json" | tee "$O/summary.md"
 
 step "how much context fits a 24 GiB card with this quant (and a 27B hybrid at the same bpw)"
