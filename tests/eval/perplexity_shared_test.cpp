@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "eval/evaluate.h"
 #include "eval/model_session.h"
 #include "eval/perplexity.h"
 #include "quant/types.h"
@@ -28,7 +29,9 @@ std::string text_prefix(const fs::path& path, size_t bytes) {
   return s.substr(0, s.find('\n', bytes) + 1);
 }
 
-PerplexityResult run(const fs::path& model, const fs::path& text) {
+// The first 40 chunks of `text`; with `save`/`kld` set, the base-logits file to write/compare.
+EvalOutcome evaluate_file(const fs::path& model, const fs::path& text, const fs::path& save = {},
+                          const fs::path& kld = {}) {
   EngineOptions eo;
   eo.threads = 2;
   auto m = load_model(model, eo);
@@ -38,13 +41,19 @@ PerplexityResult run(const fs::path& model, const fs::path& text) {
   enc.add_special = false;
   enc.parse_special = false;
   const std::vector<int32_t> tokens = m->tokenizer->encode(text_prefix(text, 200000), enc);
-  PerplexityOptions opt;
+  EvalOptions opt;
   opt.n_ctx = kCtx;
   opt.max_chunks = kChunks;
   opt.bos_token = chunk_bos(*m->tokenizer, BosPolicy::kAuto);
-  auto r = perplexity(*m->engine, tokens, opt);
+  opt.save_logits = save;
+  opt.kld_base = kld;
+  auto r = evaluate(*m->engine, tokens, opt);
   EXPECT_TRUE(r.ok()) << r.error().message;
-  return r.ok() ? *r : PerplexityResult{};
+  return r.ok() ? *r : EvalOutcome{};
+}
+
+PerplexityResult run(const fs::path& model, const fs::path& text) {
+  return evaluate_file(model, text).ppl;
 }
 
 class PerplexitySharedBf16 : public ::testing::TestWithParam<const char*> {};
@@ -78,7 +87,10 @@ TEST(PerplexitySharedQuantized, MatchesLlamaCppAndOrders) {
   const auto shared = test::shared_dir();
   if (!shared) GTEST_SKIP() << "../shared not present: quantized PPL test skipped";
   const json ref = json::parse(test::read_text(*shared / "gguf/ppl.json"))["results"]["tiny-qwen3"];
-  std::map<std::string, double> ppl;
+  const fs::path text = *shared / "data/reasoning.test.txt";
+  test::TempDir dir;
+  evaluate_file(*shared / "gguf/tiny-qwen3.bf16.gguf", text, dir / "base.logits");
+  std::map<std::string, double> ppl, kld;
   for (const char* preset : {"Q8_0", "Q4_K_M", "Q2_K"}) {
     const fs::path file =
         *shared / "gguf/quantized" / (std::string("tiny-qwen3.") + preset + ".gguf");
@@ -89,13 +101,19 @@ TEST(PerplexitySharedQuantized, MatchesLlamaCppAndOrders) {
       kernels = kernels && active_kernels(t.info->quant_type()).dot != nullptr;
     if (!kernels) GTEST_SKIP() << preset << ": kernels not implemented yet";
     SCOPED_TRACE(preset);
-    const PerplexityResult r = run(file, *shared / "data/reasoning.test.txt");
+    const EvalOutcome out = evaluate_file(file, text, {}, dir / "base.logits");
+    ASSERT_TRUE(out.kld.has_value());
+    kld[preset] = out.kld->kld.mean;
+    const PerplexityResult& r = out.ppl;
     const double want = ref[preset]["reasoning.test.txt"]["ppl"];
     EXPECT_NEAR(r.ppl / want, 1.0, 2e-3) << "ours " << r.ppl << " ik_llama.cpp " << want;
     ppl[preset] = r.ppl;
   }
   EXPECT_LT(ppl["Q8_0"], ppl["Q4_K_M"]);
   EXPECT_LT(ppl["Q4_K_M"], ppl["Q2_K"]);
+  // KLD against bf16 separates the presets by an order of magnitude each.
+  EXPECT_LT(10 * kld["Q8_0"], kld["Q4_K_M"]);
+  EXPECT_LT(5 * kld["Q4_K_M"], kld["Q2_K"]);
 }
 
 }  // namespace
