@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include "engine/gemm.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -144,29 +146,33 @@ void Engine::split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd) {
   s.q = std::move(q);
 }
 
+// Per head, scores = Q·Kᵀ and out = P·V as two f32 GEMMs (the causal mask zeroes the upper
+// triangle after the softmax, so P·V sums exact zeros there): scalar loops here cost more than
+// all the weight matmuls at a 512-token context.
 void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, int64_t hd_v) {
   resize(s.attn, n * nh * hd_v);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv;
-  pool_.parallel_for(nh * n, 8, [&](int64_t begin, int64_t end, int) {
-    std::vector<float> scores(static_cast<size_t>(n));
-    for (int64_t job = begin; job < end; ++job) {
-      const int64_t h = job / n, t = job % n, kvh = h / group;
-      const float* q = s.q.data() + (t * nh + h) * hd;
-      for (int64_t u = 0; u <= t; ++u) {
-        const float* k = s.k.data() + (u * nkv + kvh) * hd;
-        float dot = 0;
-        for (int64_t i = 0; i < hd; ++i) dot += q[i] * k[i];
-        scores[static_cast<size_t>(u)] = dot * scale;
+  const GemmFn gemm = gemm_f32();
+  pool_.parallel_for(nh, 1, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> scores(static_cast<size_t>(n * n));
+    std::vector<float> v_t(static_cast<size_t>(hd_v * n));
+    for (int64_t h = begin; h < end; ++h) {
+      const int64_t kvh = h / group;
+      gemm(GemmArgs{s.q.data() + h * hd, nh * hd, s.k.data() + kvh * hd, nkv * hd, scores.data(), n,
+                    n, n, hd});
+      for (int64_t t = 0; t < n; ++t) {
+        float* row = scores.data() + t * n;
+        for (int64_t u = 0; u <= t; ++u) row[u] *= scale;
+        ops::softmax(row, t + 1);
+        std::fill(row + t + 1, row + n, 0.0f);
       }
-      ops::softmax(scores.data(), t + 1);
-      float* out = s.attn.data() + (t * nh + h) * hd_v;
-      std::fill(out, out + hd_v, 0.0f);
-      for (int64_t u = 0; u <= t; ++u) {
-        const float p = scores[static_cast<size_t>(u)];
-        const float* v = s.v.data() + (u * nkv + kvh) * hd_v;
-        for (int64_t i = 0; i < hd_v; ++i) out[i] += p * v[i];
-      }
+      for (int64_t u = 0; u < n; ++u)
+        for (int64_t d = 0; d < hd_v; ++d)
+          v_t[static_cast<size_t>(d * n + u)] =
+              s.v[static_cast<size_t>((u * nkv + kvh) * hd_v + d)];
+      gemm(GemmArgs{scores.data(), n, v_t.data(), n, s.attn.data() + h * hd_v, nh * hd_v, n, hd_v,
+                    n});
     }
   });
 }
