@@ -19,13 +19,13 @@ struct PerplexityArgs {
   std::string model, text, bos = "auto", save_logits, kld;
   int64_t ctx = 512, chunks = -1;
   int threads = 0, top_k = 64;
-  bool json = false, exact = false;
+  bool json = false, ggml_dots = false;
 };
 
 int run_perplexity(const PerplexityArgs& a) {
   EngineOptions eo;
   eo.threads = a.threads;
-  eo.mode = a.exact ? MatmulMode::kExactF32 : MatmulMode::kQuantizedActivations;
+  eo.mode = a.ggml_dots ? MatmulMode::kQuantizedActivations : MatmulMode::kExactF32;
   auto m = load_model(a.model, eo);
   if (!m.ok()) return report_error(m.error());
   auto bos = parse_bos_policy(a.bos);
@@ -72,7 +72,8 @@ void register_perplexity(CLI::App& app, CommandTable& table) {
   sub->add_option("--kld", a->kld, "KL-divergence against a --save-logits file");
   sub->add_option("--top-k", a->top_k, "distribution entries kept per token in --save-logits")
       ->capture_default_str();
-  sub->add_flag("--exact", a->exact, "f32 matmuls (no activation quantization)");
+  sub->add_flag("--ggml-dots", a->ggml_dots,
+                "quantize activations and use per-row dot kernels as ggml does (slower)");
   sub->add_flag("--json", a->json, "JSON output");
   table.add(sub, [a] { return run_perplexity(*a); });
 }
