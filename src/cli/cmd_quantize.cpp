@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
+#include "cli/quantize_recipe.h"
 #include "cli/quantize_report.h"
 #include "recipe/importance.h"
 #include "recipe/presets.h"
@@ -37,6 +38,8 @@ struct QuantizeArgs {
   bool list_presets = false;
   bool ggml_reference = false;
   int threads = 0;
+  std::string recipe;         // --recipe FILE (docs/recipe.md)
+  bool scale_layers = false;  // map the recipe's layer ranges to another block count
 };
 
 struct Invocation {
@@ -207,13 +210,21 @@ int print_dry_run(const QuantizeArgs& a, const QuantPlan& plan, bool have_imatri
   return 0;
 }
 
-Status run_quantize(const QuantizeArgs& a) {
+Status run_quantize(const QuantizeArgs& args) {
+  QMIX_TRY_ASSIGN(const auto recipe, load_quantize_recipe(args.recipe));
+  QuantizeArgs a = args;
+  a.positional = with_recipe_base(a.positional, recipe);
   QMIX_TRY_ASSIGN(const Invocation inv, parse_positional(a));
   StderrWarnings warnings;
   QMIX_TRY_ASSIGN(const auto importance, load_importance(a));
-  QMIX_TRY_ASSIGN(const PlanOptions options, plan_options(a, inv.preset, importance.has_value()));
+  QMIX_TRY_ASSIGN(PlanOptions options, plan_options(a, inv.preset, importance.has_value()));
   QMIX_TRY_ASSIGN(const GgufModel model, GgufModel::open(inv.input));
   QMIX_TRY_ASSIGN(const PlanModel plan_model, plan_model_from_gguf(model));
+  std::optional<GgufKv> recipe_kv;
+  if (recipe) {
+    const LayerMapping mapping = a.scale_layers ? LayerMapping::kScale : LayerMapping::kExact;
+    QMIX_TRY_ASSIGN(recipe_kv, add_recipe_rules(*recipe, plan_model, mapping, options, warnings));
+  }
   QMIX_TRY_ASSIGN(const QuantPlan plan, compute_plan(plan_model, options));
   if (a.dry_run) {
     print_dry_run(a, plan, importance.has_value(), warnings);
@@ -227,6 +238,7 @@ Status run_quantize(const QuantizeArgs& a) {
     QMIX_TRY_ASSIGN(auto kv, parse_override(spec));
     job.metadata_overrides.push_back(std::move(kv));
   }
+  if (recipe_kv) job.metadata_overrides.push_back(std::move(*recipe_kv));
   job.algorithm = a.ggml_reference ? QuantAlgorithm::kReference : QuantAlgorithm::kBest;
   job.requantize = a.allow_requantize ? RequantizeMode::kAllow : RequantizeMode::kRefuse;
   job.threads = inv.threads;
@@ -277,6 +289,10 @@ void add_options(CLI::App* sub, QuantizeArgs& a) {
   sub->add_flag("--ggml-reference", a.ggml_reference,
                 "use ggml's reference quantizers: output byte-identical to llama-quantize");
   sub->add_option("-t,--threads", a.threads, "threads (default: all cores)");
+  sub->add_option("--recipe", a.recipe,
+                  "recipe file (docs/recipe.md) refining the preset; TYPE defaults to its base");
+  sub->add_flag("--scale-layers", a.scale_layers,
+                "with --recipe: map its layer ranges onto a model of another block count");
 }
 
 }  // namespace

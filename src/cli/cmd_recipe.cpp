@@ -10,16 +10,19 @@
 
 #include "recipe/explain.h"
 #include "recipe/extract.h"
+#include "recipe/recipe_plan.h"
 #include "recipe/recipe_toml.h"
 #include "recipe/transfer.h"
 
 namespace qmix::cli {
 namespace recipe_cmd {
 
-Expected<std::vector<std::optional<GgmlType>>> base_types(const Recipe& /*recipe*/,
-                                                          const ModelTensors& /*model*/) {
-  // No preset table yet: rules alone decide, and what they leave is reported as uncovered.
-  return std::vector<std::optional<GgmlType>>{};
+Expected<std::vector<std::optional<GgmlType>>> base_types(const Recipe& recipe,
+                                                          const ModelTensors& model) {
+  if (recipe.base.empty() || model.path.empty()) return std::vector<std::optional<GgmlType>>{};
+  QMIX_TRY_ASSIGN(const GgufModel gguf, GgufModel::open(model.path));
+  QMIX_TRY_ASSIGN(const PlanModel plan_model, plan_model_from_gguf(gguf));
+  return preset_base_types(recipe, plan_model);
 }
 
 Status emit(std::string_view text, const std::string& path) {

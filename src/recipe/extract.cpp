@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "recipe/name_regex.h"
+#include "recipe/recipe_plan.h"
 #include "recipe/recipe_toml.h"
 
 namespace qmix {
@@ -37,15 +39,6 @@ struct Entry {
   std::optional<LayerSet> layers;
   bool positional = false;  // exception on the first and/or last blocks of the role only
 };
-
-std::string escape_regex(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 std::string stem_of(std::string_view name, int block) {
   if (block < 0) return std::string(name);
@@ -233,6 +226,7 @@ Expected<ExtractResult> extract_recipe(const ModelTensors& model, const ExtractO
   Recipe& recipe = out.recipe;
   recipe.name =
       options.name.empty() ? std::filesystem::path(model.source).stem().string() : options.name;
+  recipe.base = preset_name_for_file_type(model.file_type);
   recipe.architecture = model.architecture;
   recipe.layers = model.layers;
   recipe.rules = merge_entries(general, model.source);

@@ -38,4 +38,13 @@ bool NameRegex::search(std::string_view name) const {
   return rc >= 0;
 }
 
+std::string escape_regex(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace qmix

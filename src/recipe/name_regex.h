@@ -24,4 +24,7 @@ class NameRegex {
   std::shared_ptr<const Code> code_;
 };
 
+// `text` with every regex metacharacter escaped: a pattern that finds exactly that text.
+std::string escape_regex(std::string_view text);
+
 }  // namespace qmix

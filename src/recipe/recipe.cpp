@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "recipe/name_regex.h"
+#include "recipe/presets.h"
 
 namespace qmix {
 namespace {
@@ -241,6 +242,13 @@ Status validate_rule(const Recipe& recipe, size_t index, std::string_view source
 Status validate_recipe(const Recipe& recipe, std::string_view source) {
   if (recipe.layers < 0)
     return make_error(ErrorCode::kInvalidArgument, "layers must be >= 0, not {}", recipe.layers);
+  if (!recipe.base.empty()) {
+    auto preset = find_preset(recipe.base);
+    if (!preset.ok()) {
+      const std::string where = source.empty() ? "" : fmt::format("{}: ", source);
+      return make_error(ErrorCode::kInvalidArgument, "{}base: {}", where, preset.error().message);
+    }
+  }
   for (size_t i = 0; i < recipe.rules.size(); ++i) QMIX_TRY(validate_rule(recipe, i, source));
   return ok_status();
 }

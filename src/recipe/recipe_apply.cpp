@@ -23,6 +23,7 @@ Expected<ModelTensors> read_model_tensors(const std::filesystem::path& path) {
   QMIX_TRY_ASSIGN(GgufModel model, GgufModel::open(path));
   const GgufFile& meta = model.metadata();
   ModelTensors out;
+  out.path = path;
   out.source = path.filename().string();
   out.architecture = meta.get_string_or("general.architecture", "");
   QMIX_TRY_ASSIGN(out.file_type, meta.get_int_or("general.file_type", -1));

@@ -30,6 +30,7 @@ struct TensorDesc {
 
 // A model's tensor list read from a GGUF header (tensor data is never touched).
 struct ModelTensors {
+  std::filesystem::path path;                  // the file read ("" when built in code)
   std::string source;                          // file name for messages
   std::string architecture;                    // general.architecture ("" if absent)
   int layers = 0;                              // {arch}.block_count, else 1 + the highest blk.N

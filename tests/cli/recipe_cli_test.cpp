@@ -2,6 +2,9 @@
 // output file when a command fails.
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "model/synth.h"
 #include "recipe/recipe_test_util.h"
 #include "recipe/recipe_toml.h"
 #include "testutil/testutil.h"
@@ -121,6 +124,65 @@ TEST_F(RecipeCli, ExportImportRoundTrip) {
   EXPECT_EQ(baked.exit_code, 0) << baked.err;
   EXPECT_NE(baked.out.find("ssm_out"), std::string::npos) << baked.out;
   expect_one_line_error(qmix("import --string 'ffn_down=q9_K'"), "unknown type 'q9_K'");
+}
+
+// `qmix quantize --recipe`: TYPE defaults to the recipe's base, floors hold, the output carries
+// the recipe and `recipe extract` returns it verbatim.
+TEST(RecipeCliQuantize, QuantizeWithARecipe) {
+  test::TempDir dir;
+  SynthSpec spec;
+  spec.layers = 4;
+  spec.hidden = 256;
+  spec.ffn = 512;
+  spec.vocab = 512;
+  ASSERT_TRUE(write_synthetic_model(spec, dir / "m.gguf").ok());
+  const std::string recipe_text = R"(name = "small"
+base = "Q4_K_M"
+[[rule]]
+role = ["ffn_gate", "ffn_up"]
+layers = "1-2"
+type = "q8_0"
+provenance = "data"
+reason = "measured sensitive"
+[[rule]]
+role = "attn_output"
+min = "q6_K"
+provenance = "architecture"
+reason = "floor"
+)";
+  test::write_bytes(dir / "r.toml", recipe_text.data(), recipe_text.size());
+  const std::string quantize = test::qmix_binary().string() + " quantize --recipe " +
+                               q(dir / "r.toml") + " " + q(dir / "m.gguf");
+  const auto out = quantize + " " + q(dir / "q.gguf");
+  const auto r = test::run_command(out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto model = read_model_tensors(dir / "q.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  std::map<std::string, GgmlType> types;
+  for (const TensorDesc& t : model->tensors) types[t.name] = t.type;
+  EXPECT_EQ(types.at("blk.1.ffn_up.weight"), GgmlType::Q8_0);
+  EXPECT_EQ(types.at("blk.2.ffn_gate.weight"), GgmlType::Q8_0);
+  EXPECT_EQ(types.at("blk.0.ffn_up.weight"), GgmlType::Q4_K);
+  for (int b = 0; b < 4; ++b)
+    EXPECT_EQ(types.at(fmt::format("blk.{}.attn_output.weight", b)), GgmlType::Q6_K);
+  const auto extracted = qmix("extract " + q(dir / "q.gguf"));
+  ASSERT_EQ(extracted.exit_code, 0) << extracted.err;
+  auto embedded = parse_recipe(extracted.out, "embedded");
+  ASSERT_TRUE(embedded.ok()) << extracted.out;
+  EXPECT_EQ(embedded->name, "small");
+  EXPECT_EQ(embedded->rules.size(), 2u);
+  EXPECT_NE(extracted.err.find("returned it verbatim"), std::string::npos);
+  // The dry run shows the recipe's rules as the deciders.
+  const auto dry = test::run_command(quantize + " --dry-run");
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("r.toml: rule #1 (line 3, data)"), std::string::npos) << dry.out;
+  // A recipe error stops quantize with one line and no output.
+  test::write_bytes(dir / "bad.toml", "base = \"Q9\"\n", 11);
+  const auto bad =
+      test::run_command(test::qmix_binary().string() + " quantize --recipe " + q(dir / "bad.toml") +
+                        " " + q(dir / "m.gguf") + " " + q(dir / "never.gguf"));
+  expect_one_line_error(bad, "base: ");
+  EXPECT_FALSE(std::filesystem::exists(dir / "never.gguf"));
 }
 
 TEST(RecipeCliShared, ExtractsLlamaCppQ4KM) {
