@@ -17,12 +17,11 @@
 namespace qmix::cli {
 namespace recipe_cmd {
 
-Expected<std::vector<std::optional<GgmlType>>> base_types(const Recipe& recipe,
-                                                          const ModelTensors& model) {
-  if (recipe.base.empty() || model.path.empty()) return std::vector<std::optional<GgmlType>>{};
+Expected<PresetChoices> base_choices(const Recipe& recipe, const ModelTensors& model) {
+  if (recipe.base.empty() || model.path.empty()) return PresetChoices{};
   QMIX_TRY_ASSIGN(const GgufModel gguf, GgufModel::open(model.path));
   QMIX_TRY_ASSIGN(const PlanModel plan_model, plan_model_from_gguf(gguf));
-  return preset_base_types(recipe, plan_model);
+  return preset_choices(recipe, plan_model);
 }
 
 Status emit(std::string_view text, const std::string& path) {
@@ -143,15 +142,28 @@ struct TargetArgs {
   bool scale_layers = false, strict = false, dry_run = false, verbose = false, json = false;
 };
 
-Expected<TransferReport> load_and_transfer(const TargetArgs& a, ModelTensors& model) {
+// A recipe resolved on a model, with the base preset's choices it refines.
+struct Target {
+  ModelTensors model;
+  PresetChoices base;
+  TransferReport report;
+};
+
+Expected<Target> load_target(const TargetArgs& a) {
   QMIX_TRY_ASSIGN(const Recipe recipe, load_recipe(a.recipe));
-  QMIX_TRY_ASSIGN(model, read_model_tensors(a.model));
-  QMIX_TRY_ASSIGN(const auto base, base_types(recipe, model));
-  return transfer_recipe(recipe, model,
-                         a.scale_layers ? LayerMapping::kScale : LayerMapping::kExact, base);
+  Target t;
+  QMIX_TRY_ASSIGN(t.model, read_model_tensors(a.model));
+  QMIX_TRY_ASSIGN(t.base, base_choices(recipe, t.model));
+  QMIX_TRY_ASSIGN(
+      t.report,
+      transfer_recipe(recipe, t.model, a.scale_layers ? LayerMapping::kScale : LayerMapping::kExact,
+                      t.base.types));
+  return t;
 }
 
-nlohmann::json report_json(const TransferReport& report, const ModelTensors& model) {
+nlohmann::json report_json(const Target& t) {
+  const TransferReport& report = t.report;
+  const ModelTensors& model = t.model;
   const Recipe& recipe = report.recipe;
   const Resolution& res = report.resolution;
   nlohmann::json j;
@@ -160,7 +172,7 @@ nlohmann::json report_json(const TransferReport& report, const ModelTensors& mod
   j["layers_scaled"] = report.layers_scaled;
   j["architecture_mismatch"] = report.architecture_mismatch.value_or("");
   j["tensors"] = nlohmann::json::array();
-  for (const ExplainRow& row : explain_resolution(recipe, model.tensors, res)) {
+  for (const ExplainRow& row : explain_resolution(recipe, model.tensors, res, t.base.reasons)) {
     j["tensors"].push_back({{"name", row.tensor},
                             {"type", row.type ? std::string(type_name(*row.type)) : ""},
                             {"rule", row.rule >= 0 ? row.rule + 1 : 0},
@@ -194,33 +206,32 @@ Status run_apply(const TargetArgs& a) {
     return make_error(
         ErrorCode::kInvalidArgument,
         "recipe apply only plans (--dry-run); quantize with `qmix quantize --recipe`");
-  ModelTensors model;
-  QMIX_TRY_ASSIGN(const TransferReport report, load_and_transfer(a, model));
+  QMIX_TRY_ASSIGN(const Target t, load_target(a));
   std::string text;
   if (a.json) {
-    text = report_json(report, model).dump(1) + "\n";
+    text = report_json(t).dump(1) + "\n";
   } else {
-    if (a.verbose) text = format_explain(report.recipe, model.tensors, report.resolution);
-    text += format_transfer(report, model);
+    if (a.verbose)
+      text = format_explain(t.report.recipe, t.model.tensors, t.report.resolution, t.base.reasons);
+    text += format_transfer(t.report, t.model);
   }
   QMIX_TRY(emit(text, ""));
-  return strict_check(a, report, model);
+  return strict_check(a, t.report, t.model);
 }
 
 Status run_transfer(const TargetArgs& a) {
-  ModelTensors model;
-  QMIX_TRY_ASSIGN(const TransferReport report, load_and_transfer(a, model));
-  const std::string summary = format_transfer(report, model);
+  QMIX_TRY_ASSIGN(const Target t, load_target(a));
+  const std::string summary = format_transfer(t.report, t.model);
   std::fputs(summary.c_str(), stderr);
-  QMIX_TRY(strict_check(a, report, model));
-  return emit(write_recipe(report.recipe), a.out);
+  QMIX_TRY(strict_check(a, t.report, t.model));
+  return emit(write_recipe(t.report.recipe), a.out);
 }
 
 Status run_explain(const TargetArgs& a) {
-  ModelTensors model;
-  QMIX_TRY_ASSIGN(const TransferReport report, load_and_transfer(a, model));
-  if (a.json) return emit(report_json(report, model).dump(1) + "\n", "");
-  return emit(format_explain(report.recipe, model.tensors, report.resolution), "");
+  QMIX_TRY_ASSIGN(const Target t, load_target(a));
+  if (a.json) return emit(report_json(t).dump(1) + "\n", "");
+  return emit(format_explain(t.report.recipe, t.model.tensors, t.report.resolution, t.base.reasons),
+              "");
 }
 
 CLI::App* add_target_command(CLI::App& recipe, CommandTable& table, const char* name,

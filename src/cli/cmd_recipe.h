@@ -9,13 +9,13 @@
 #include "cli/commands.h"
 #include "recipe/recipe.h"
 #include "recipe/recipe_apply.h"
+#include "recipe/recipe_plan.h"
 
 namespace qmix::cli::recipe_cmd {
 
-// What the base preset chooses for each tensor of `model` ({} when the recipe names no base or
-// no preset table is available): the types rules refine.
-Expected<std::vector<std::optional<GgmlType>>> base_types(const Recipe& recipe,
-                                                          const ModelTensors& model);
+// What the recipe's base preset chooses for each tensor of `model`, and why (empty when the
+// recipe names no base or the model was not read from a file): the types rules refine.
+Expected<PresetChoices> base_choices(const Recipe& recipe, const ModelTensors& model);
 
 // `text` to stdout when `path` is empty, else atomically to the file.
 Status emit(std::string_view text, const std::string& path);

@@ -35,9 +35,9 @@ struct Side {
 
 Expected<Side> recipe_side(const std::string& path, const ModelTensors& model) {
   QMIX_TRY_ASSIGN(const Recipe recipe, load_recipe(path));
-  QMIX_TRY_ASSIGN(const auto base, base_types(recipe, model));
+  QMIX_TRY_ASSIGN(const PresetChoices base, base_choices(recipe, model));
   QMIX_TRY_ASSIGN(const TransferReport report,
-                  transfer_recipe(recipe, model, LayerMapping::kExact, base));
+                  transfer_recipe(recipe, model, LayerMapping::kExact, base.types));
   Side side{std::filesystem::path(path).filename().string(), model.tensors, {}};
   for (size_t i = 0; i < side.tensors.size(); ++i) {
     const auto& type = report.resolution.picks[i].type;
@@ -131,10 +131,10 @@ Status run_export(const ExportArgs& a) {
   QMIX_TRY_ASSIGN(Recipe recipe, load_recipe(a.recipe));
   if (!a.model.empty()) {
     QMIX_TRY_ASSIGN(const ModelTensors model, read_model_tensors(a.model));
-    QMIX_TRY_ASSIGN(const auto base, base_types(recipe, model));
+    QMIX_TRY_ASSIGN(const PresetChoices base, base_choices(recipe, model));
     QMIX_TRY_ASSIGN(const TransferReport adapted,
-                    transfer_recipe(recipe, model, LayerMapping::kExact, base));
-    QMIX_TRY_ASSIGN(recipe, bake_recipe(adapted.recipe, model, base));
+                    transfer_recipe(recipe, model, LayerMapping::kExact, base.types));
+    QMIX_TRY_ASSIGN(recipe, bake_recipe(adapted.recipe, model, base.types));
   }
   QMIX_TRY_ASSIGN(const std::string text, export_recipe(recipe, format));
   return emit(text, a.out);

@@ -24,7 +24,8 @@ std::string pad(std::string s, size_t width) {
 
 std::vector<ExplainRow> explain_resolution(const Recipe& recipe,
                                            std::span<const TensorDesc> tensors,
-                                           const Resolution& res) {
+                                           const Resolution& res,
+                                           std::span<const std::string> base_reasons) {
   std::vector<ExplainRow> rows;
   rows.reserve(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -35,6 +36,7 @@ std::vector<ExplainRow> explain_resolution(const Recipe& recipe,
       row.reason = recipe.rules[static_cast<size_t>(pick.chosen_by)].reason;
     } else if (pick.chosen) {
       row.decided_by = recipe.base.empty() ? "base" : "base preset " + recipe.base;
+      if (i < base_reasons.size()) row.reason = base_reasons[i];
     }
     row.adjustment = adjustment_of(recipe, pick);
     row.conflict = std::any_of(res.conflicts.begin(), res.conflicts.end(),
@@ -45,8 +47,8 @@ std::vector<ExplainRow> explain_resolution(const Recipe& recipe,
 }
 
 std::string format_explain(const Recipe& recipe, std::span<const TensorDesc> tensors,
-                           const Resolution& res) {
-  const std::vector<ExplainRow> rows = explain_resolution(recipe, tensors, res);
+                           const Resolution& res, std::span<const std::string> base_reasons) {
+  const std::vector<ExplainRow> rows = explain_resolution(recipe, tensors, res, base_reasons);
   size_t w_name = 6, w_rule = 10;
   for (const ExplainRow& r : rows) {
     w_name = std::max(w_name, r.tensor.size());

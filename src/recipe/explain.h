@@ -20,13 +20,15 @@ struct ExplainRow {
   bool conflict = false;         // the adjustment crossed provenance (see docs/recipe.md)
 };
 
+// `base_reasons` (empty, or one per tensor) says why the base preset chose what it chose.
 std::vector<ExplainRow> explain_resolution(const Recipe& recipe,
                                            std::span<const TensorDesc> tensors,
-                                           const Resolution& res);
+                                           const Resolution& res,
+                                           std::span<const std::string> base_reasons = {});
 
 // The text `qmix recipe explain` prints: an aligned table, then the conflicts, the rules that
 // match nothing and the tensors nothing covers.
 std::string format_explain(const Recipe& recipe, std::span<const TensorDesc> tensors,
-                           const Resolution& res);
+                           const Resolution& res, std::span<const std::string> base_reasons = {});
 
 }  // namespace qmix

@@ -81,13 +81,16 @@ Expected<RecipePlan> plan_recipe(const Recipe& recipe, const PlanModel& model,
   return out;
 }
 
-Expected<std::vector<std::optional<GgmlType>>> preset_base_types(const Recipe& recipe,
-                                                                 const PlanModel& model) {
-  if (recipe.base.empty()) return std::vector<std::optional<GgmlType>>{};
+Expected<PresetChoices> preset_choices(const Recipe& recipe, const PlanModel& model) {
+  PresetChoices out;
+  if (recipe.base.empty()) return out;
   PlanOptions options;
   QMIX_TRY_ASSIGN(options.preset, find_preset(recipe.base));
   QMIX_TRY_ASSIGN(const QuantPlan plan, compute_plan(model, options));
-  return types_in_model_order(model, plan);
+  out.types = types_in_model_order(model, plan);
+  const DecisionIndex index = index_decisions(plan);
+  for (const PlanTensor& t : model.tensors) out.reasons.push_back(index.at(t.name)->reason);
+  return out;
 }
 
 std::string preset_name_for_file_type(int64_t file_type) {

@@ -31,10 +31,13 @@ Expected<RecipePlan> plan_recipe(const Recipe& recipe, const PlanModel& model,
                                  const PlanOptions& base, LayerMapping mapping,
                                  std::string_view source);
 
-// What the recipe's base preset chooses for each tensor of the model (in model order); {} when
-// the recipe names no base. Not-quantized tensors keep their type.
-Expected<std::vector<std::optional<GgmlType>>> preset_base_types(const Recipe& recipe,
-                                                                 const PlanModel& model);
+// What the recipe's base preset chooses for each tensor of the model (model order) and why
+// ("Q4_K_M: …"); empty when the recipe names no base. Not-quantized tensors keep their type.
+struct PresetChoices {
+  std::vector<std::optional<GgmlType>> types;
+  std::vector<std::string> reasons;
+};
+Expected<PresetChoices> preset_choices(const Recipe& recipe, const PlanModel& model);
 
 // The preset whose file type a GGUF records in general.file_type ("" if none matches).
 std::string preset_name_for_file_type(int64_t file_type);
