@@ -22,6 +22,10 @@ class MappedFile {
   ~MappedFile();
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
+  // A hint that `range` (inside bytes()) will not be read again soon: its whole pages leave the
+  // process's resident set, staying in the page cache. Reading them later remains valid (they
+  // fault back in from the file). Lets streaming readers keep their memory bounded.
+  void drop_pages(std::span<const std::byte> range) const;
   size_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
 

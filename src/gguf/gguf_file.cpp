@@ -315,6 +315,10 @@ std::span<const std::byte> GgufFile::tensor_data(const GgufTensorInfo& t) const 
   return bytes_.subspan(data_offset_ + t.offset, t.n_bytes);
 }
 
+void GgufFile::drop_tensor_pages(const GgufTensorInfo& t) const {
+  if (map_) map_->drop_pages(tensor_data(t));
+}
+
 Expected<int64_t> GgufFile::get_int(std::string_view key) const {
   const GgufValue* v = find(key);
   if (v == nullptr)

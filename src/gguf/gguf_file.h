@@ -63,6 +63,9 @@ class GgufFile {
 
   // The bytes of a tensor (validated at open to lie inside the file).
   std::span<const std::byte> tensor_data(const GgufTensorInfo& t) const;
+  // Done with a tensor for now: its mapped pages leave the resident set (see
+  // MappedFile::drop_pages); tensor_data() stays valid. No-op for parse()d images.
+  void drop_tensor_pages(const GgufTensorInfo& t) const;
 
  private:
   friend class GgufParser;

@@ -32,6 +32,9 @@ class GgufModel {
   std::span<const std::byte> tensor_data(const GgufTensorRef& t) const {
     return shards_[t.shard].tensor_data(*t.info);
   }
+  void drop_tensor_pages(const GgufTensorRef& t) const {
+    shards_[t.shard].drop_tensor_pages(*t.info);
+  }
   uint64_t total_file_size() const;
   std::string display_name() const { return shards_.front().name(); }
 
