@@ -97,6 +97,20 @@ Expected<std::optional<GgmlType>> optional_type(const std::string& name, std::st
   return std::optional<GgmlType>{(*t)->id};
 }
 
+// llama-quantize lowercases --tensor-type patterns (tensor names are lowercase); we do too, but
+// leave the character after a backslash alone so that \D, \S, \W keep their meaning.
+std::string lowercase_pattern(std::string_view pattern) {
+  std::string out(pattern);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '\\') {
+      ++i;
+      continue;
+    }
+    out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+  }
+  return out;
+}
+
 Expected<TensorRule> parse_tensor_type(std::string_view spec) {
   const size_t eq = spec.rfind('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == spec.size())
@@ -105,7 +119,7 @@ Expected<TensorRule> parse_tensor_type(std::string_view spec) {
   auto type = quant_type_by_name(spec.substr(eq + 1));
   if (!type.ok())
     return std::move(type).error().with_context(fmt::format("--tensor-type '{}'", spec));
-  return TensorRule{std::string(spec.substr(0, eq)), (*type)->id, "manual",
+  return TensorRule{lowercase_pattern(spec.substr(0, eq)), (*type)->id, "manual",
                     fmt::format("--tensor-type {}", spec)};
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "recipe/name_pattern.h"
+#include "recipe/name_regex.h"
 
 namespace qmix {
 namespace {
@@ -26,7 +26,7 @@ Expected<int64_t> first_int(const GgufFile& f, const std::string& key, int64_t f
 }
 
 struct CompiledRule {
-  NamePattern pattern;
+  NameRegex pattern;
   const TensorRule* rule;
   bool used = false;
 };
@@ -35,7 +35,7 @@ Expected<std::vector<CompiledRule>> compile_rules(const std::vector<TensorRule>&
   std::vector<CompiledRule> out;
   out.reserve(rules.size());
   for (const auto& r : rules) {
-    auto pattern = NamePattern::compile(r.pattern);
+    auto pattern = NameRegex::compile(r.pattern);
     if (!pattern.ok())
       return std::move(pattern).error().with_context(r.source.empty() ? "rule" : r.source);
     out.push_back({std::move(*pattern), &r});

@@ -38,10 +38,10 @@ struct PlanModel {
 // Reads `{arch}.block_count`, head counts and expert count; any architecture works.
 Expected<PlanModel> plan_model_from_gguf(const GgufModel& model);
 
-// One rule: tensors whose name the pattern finds (a regular expression, see name_pattern.h; like
-// llama-quantize's --tensor-type) get `type`. Rules are tried in order; the first match wins
-// and the preset's own choice is skipped for that tensor (llama.cpp's "manual" types), but a
-// type whose blocks do not fit the rows still falls back.
+// One rule: tensors whose name the pattern finds (a regular expression searched in the name,
+// see name_regex.h; like llama-quantize's --tensor-type) get `type`. Rules are tried in order; the
+// first match wins and the preset's own choice is skipped for that tensor (llama.cpp's "manual"
+// types), but a type whose blocks do not fit the rows still falls back.
 struct TensorRule {
   std::string pattern;
   GgmlType type = GgmlType::F32;

@@ -202,10 +202,12 @@ TEST(TensorPlan, FirstMatchingRuleWinsAndSkipsThePresetCounters) {
   EXPECT_EQ(find(plan, "blk.3.attn_v.weight").type, G::Q4_K);
 }
 
-TEST(TensorPlan, RulesAreCaseInsensitiveAndBadRegexIsAnError) {
+TEST(TensorPlan, RulesSearchTheNameAndBadRegexIsAnError) {
   PlanOptions o = options_for("Q4_0");
-  o.rules.push_back({"FFN_UP", G::Q8_0, "manual", ""});
+  o.rules.push_back({"ffn_(up|gate)\\.", G::Q8_0, "manual", ""});
   EXPECT_EQ(find(plan_of({}, o), "blk.3.ffn_up.weight").type, G::Q8_0);
+  EXPECT_EQ(find(plan_of({}, o), "blk.3.ffn_gate.weight").type, G::Q8_0);
+  EXPECT_EQ(find(plan_of({}, o), "blk.3.ffn_down.weight").type, G::Q4_0);
   o.rules = {{"attn_[v", G::Q8_0, "manual", "--tensor-type attn_[v=q8_0"}};
   auto plan = compute_plan(make_model({}), o);
   ASSERT_FALSE(plan.ok());
