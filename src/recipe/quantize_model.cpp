@@ -224,6 +224,7 @@ Status write_tensors(const GgufModel& input, const QuantizeJob& job, GgufWriter&
       QMIX_TRY_ASSIGN(const auto importance, importance_for(d, job));
       QMIX_TRY(converter.convert(d, src, importance));
     }
+    input.drop_tensor_pages(*ref);  // keeps the resident set at about one tensor
     done += d.source_bytes;
   }
   if (job.progress != nullptr) job.progress->update(total, total, "");

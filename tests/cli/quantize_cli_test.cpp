@@ -5,68 +5,18 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "quant/quantize_rows.h"
 #include "testutil/testutil.h"
+#include "testutil/tiny_gguf.h"
 
 namespace qmix {
 namespace {
 
-struct TinyModel {
-  int layers = 2;
-  int64_t embd = 256;
-  int64_t ffn = 512;
-  int64_t vocab = 300;
-  bool nan_weight = false;
-};
-
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.02f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-// A llama-shaped GGUF with F32 weights (and the metadata the quantizer reads).
-void write_tiny_model(const std::filesystem::path& path, const TinyModel& m) {
-  GgufWriter w;
-  w.set("general.architecture", GgufValue::string("llama"));
-  w.set("general.file_type", GgufValue::u32(0));
-  w.set("llama.block_count", GgufValue::u32(static_cast<uint32_t>(m.layers)));
-  w.set("llama.embedding_length", GgufValue::u32(static_cast<uint32_t>(m.embd)));
-  w.set("llama.attention.head_count", GgufValue::u32(4));
-  w.set("llama.attention.head_count_kv", GgufValue::u32(2));
-  std::vector<std::pair<std::string, std::vector<int64_t>>> tensors = {
-      {"token_embd.weight", {m.embd, m.vocab}},
-      {"output.weight", {m.embd, m.vocab}},
-      {"output_norm.weight", {m.embd}}};
-  for (int i = 0; i < m.layers; ++i) {
-    const std::string b = "blk." + std::to_string(i) + ".";
-    tensors.push_back({b + "attn_norm.weight", {m.embd}});
-    tensors.push_back({b + "attn_q.weight", {m.embd, m.embd}});
-    tensors.push_back({b + "attn_k.weight", {m.embd, m.embd / 2}});
-    tensors.push_back({b + "attn_v.weight", {m.embd, m.embd / 2}});
-    tensors.push_back({b + "attn_output.weight", {m.embd, m.embd}});
-    tensors.push_back({b + "ffn_norm.weight", {m.embd}});
-    tensors.push_back({b + "ffn_gate.weight", {m.embd, m.ffn}});
-    tensors.push_back({b + "ffn_up.weight", {m.embd, m.ffn}});
-    tensors.push_back({b + "ffn_down.weight", {m.ffn, m.embd}});
-  }
-  for (const auto& [name, shape] : tensors)
-    ASSERT_TRUE(w.add_tensor(name, shape, GgmlType::F32).ok());
-  ASSERT_TRUE(w.begin(path).ok());
-  uint32_t seed = 1;
-  for (const auto& t : w.tensors()) {
-    auto v = random_values(t.n_elements, seed++);
-    if (m.nan_weight && t.name == "blk.1.ffn_up.weight") v[1000] = std::nanf("");
-    ASSERT_TRUE(w.write_tensor_data(std::as_bytes(std::span<const float>(v))).ok());
-  }
-  ASSERT_TRUE(w.finish().ok());
-}
+using test::TinyModel;
+using test::write_tiny_model;
 
 test::CommandResult qmix(const std::string& args) {
   return test::run_command(test::qmix_binary().string() + " quantize " + args);
@@ -166,7 +116,7 @@ TEST_F(QuantizeCli, MixedPresetFollowsThePlanAndDryRunWritesNothing) {
 
 TEST_F(QuantizeCli, TensorTypeRulesAndListPresets) {
   const auto r = qmix(
-      "--dry-run --json --tensor-type 'ffn_(up|gate)=q8_0' --tensor-type "
+      "--dry-run --json --tensor-type 'FFN_(UP|GATE)=q8_0' --tensor-type "
       "nomatch=q4_0 " +
       input_.string() + " Q4_0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -209,11 +159,23 @@ TEST_F(QuantizeCli, BadRegexNamesTheRule) {
 
 TEST_F(QuantizeCli, NanWeightsFailWithoutOutput) {
   const auto bad = dir_ / "nan.gguf";
-  write_tiny_model(bad, {.nan_weight = true});
+  write_tiny_model(bad, {.nan_in = "blk.1.ffn_up.weight"});
   const auto r = qmix(bad.string() + " " + (dir_ / "o.gguf").string() + " Q8_0");
   std::filesystem::remove(bad);
   expect_clean_failure(r, "blk.1.ffn_up.weight");
   EXPECT_NE(r.err.find("non-finite"), std::string::npos) << r.err;
+}
+
+TEST_F(QuantizeCli, CorruptInputAndMissingOutputDirectory) {
+  const auto bad = dir_ / "truncated.gguf";
+  const auto head = std::span(input_bytes_).first(1000);
+  test::write_bytes(bad, head.data(), head.size());
+  const auto r = qmix(bad.string() + " " + (dir_ / "o.gguf").string() + " Q8_0");
+  std::filesystem::remove(bad);
+  expect_clean_failure(r, "truncated.gguf");
+  expect_clean_failure(
+      qmix(input_.string() + " " + (dir_ / "no/such/dir/o.gguf").string() + " Q8_0"),
+      "no/such/dir");
 }
 
 TEST_F(QuantizeCli, OutputEqualToInputIsRefused) {
