@@ -242,7 +242,10 @@ Status quantize_model(const GgufModel& input, const std::filesystem::path& outpu
   for (auto& kv : output_metadata(input, job)) writer.set(std::move(kv.key), std::move(kv.value));
   for (const auto& d : job.plan->tensors) QMIX_TRY(writer.add_tensor(d.name, d.shape, d.type));
   QMIX_TRY(writer.begin(output));
-  QMIX_TRY(write_tensors(input, job, writer));
+  const Status written = write_tensors(input, job, writer);
+  if (!written.ok() && written.error().code == ErrorCode::kCancelled)
+    return make_error(ErrorCode::kCancelled, "interrupted: {} was not written", output.string());
+  QMIX_TRY(written);
   return writer.finish();
 }
 

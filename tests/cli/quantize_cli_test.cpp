@@ -178,6 +178,22 @@ TEST_F(QuantizeCli, CorruptInputAndMissingOutputDirectory) {
       "no/such/dir");
 }
 
+TEST_F(QuantizeCli, InterruptLeavesNothingBehind) {
+  // Big enough to take seconds at Q4_K_M, so that the interrupt comes mid-run.
+  const auto big = dir_ / "big.gguf";
+  write_tiny_model(big, {.layers = 4, .embd = 1024, .ffn = 4096, .vocab = 4096, .nan_in = ""});
+  const auto out = dir_ / "o.gguf";
+  const auto r = test::run_command(
+      fmt::format("({} quantize {} {} Q4_K_M 2 & pid=$!; sleep 1; kill -INT $pid; wait $pid; "
+                  "echo rc=$?)",
+                  test::qmix_binary().string(), big.string(), out.string()));
+  std::filesystem::remove(big);
+  EXPECT_NE(r.out.find("rc="), std::string::npos);
+  EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << "finished before the interrupt?";
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
+    EXPECT_EQ(e.path().filename(), "in.gguf") << "left behind: " << e.path();
+}
+
 TEST_F(QuantizeCli, OutputEqualToInputIsRefused) {
   expect_clean_failure(qmix(input_.string() + " " + input_.string() + " Q8_0"), "input");
 }
