@@ -31,6 +31,7 @@ struct QuantizeArgs {
   std::string tensor_type_file;
   std::vector<std::string> override_kv;  // KEY=TYPE:VALUE
   bool pure = false;
+  bool keep_split = false;
   bool leave_output_tensor = false;
   bool allow_requantize = false;
   bool dry_run = false;
@@ -184,6 +185,7 @@ Expected<PlanOptions> plan_options(const QuantizeArgs& a, const Preset* preset, 
   o.output_tensor =
       a.leave_output_tensor ? OutputTensorMode::kLeaveAsIs : OutputTensorMode::kQuantize;
   o.has_imatrix = have_imatrix;
+  o.order = a.keep_split ? PlanOrder::kByShard : PlanOrder::kByName;
   return o;
 }
 
@@ -255,6 +257,7 @@ Status run_quantize(const QuantizeArgs& args) {
   if (recipe_kv) job.metadata_overrides.push_back(std::move(*recipe_kv));
   job.algorithm = a.ggml_reference ? QuantAlgorithm::kReference : QuantAlgorithm::kBest;
   job.requantize = a.allow_requantize ? RequantizeMode::kAllow : RequantizeMode::kRefuse;
+  job.split = a.keep_split ? OutputSplit::kKeepShards : OutputSplit::kOneFile;
   job.threads = inv.threads;
   job.warnings = &warnings;
   if (a.allow_requantize)
@@ -268,7 +271,9 @@ Status run_quantize(const QuantizeArgs& args) {
   const Status s = quantize_model(model, inv.output, job);
   bar.finish();
   if (!s.ok()) return s;
-  std::printf("%s\nwrote %s\n", plan_summary(plan).c_str(), inv.output.c_str());
+  std::printf("%s\n", plan_summary(plan).c_str());
+  for (const auto& path : output_paths(model, inv.output, job.split))
+    std::printf("wrote %s\n", path.c_str());
   return ok_status();
 }
 
@@ -295,6 +300,8 @@ void add_options(CLI::App* sub, QuantizeArgs& a) {
       ->allow_extra_args(false);
   sub->add_flag("--pure", a.pure, "the preset's type for every tensor (no mix)");
   sub->add_flag("--leave-output-tensor", a.leave_output_tensor, "keep output.weight as it is");
+  sub->add_flag("--keep-split", a.keep_split,
+                "split input: write one output shard per input shard (OUT-0000i-of-0000n.gguf)");
   sub->add_flag("--allow-requantize", a.allow_requantize,
                 "allow quantizing already-quantized tensors (loses quality)");
   sub->add_flag("--dry-run", a.dry_run, "print the plan (types, sizes, bpw) and write nothing");

@@ -53,14 +53,15 @@ Expected<std::span<const float>> importance_for(const TensorDecision& d, const Q
                     d.name, it->second.size(), expected, g.cols, g.matrices);
 }
 
-Status check_output_path(const GgufModel& input, const std::filesystem::path& output) {
+Status check_output_paths(const std::vector<std::filesystem::path>& outputs,
+                          const GgufModel& input) {
   std::error_code ec;
-  for (const auto& shard : input.shards()) {
-    if (std::filesystem::equivalent(output, shard.name(), ec))
-      return make_error(ErrorCode::kInvalidArgument,
-                        "the output {} is the input file; choose another output path",
-                        output.string());
-  }
+  for (const auto& output : outputs)
+    for (const auto& shard : input.shards())
+      if (std::filesystem::equivalent(output, shard.name(), ec))
+        return make_error(ErrorCode::kInvalidArgument,
+                          "the output {} is the input file; choose another output path",
+                          output.string());
   return ok_status();
 }
 
@@ -87,7 +88,7 @@ Status check_conversion(const TensorDecision& d, const QuantizeJob& job) {
 Status check_quantize_job(const GgufModel& input, const std::filesystem::path& output,
                           const QuantizeJob& job) {
   QMIX_CHECK(job.plan != nullptr);
-  QMIX_TRY(check_output_path(input, output));
+  QMIX_TRY(check_output_paths(output_paths(input, output, job.split), input));
   // The imatrix first: it is the more fundamental problem (and llama-quantize's first check).
   std::vector<std::string> without_entry;
   for (const auto& d : job.plan->tensors) {
@@ -148,25 +149,24 @@ namespace {
 // Converts one tensor chunk by chunk of rows: decode to f32, quantize, stream to the writer.
 class TensorConverter {
  public:
-  TensorConverter(const QuantizeJob& job, ThreadPool& pool, GgufWriter& writer)
-      : job_(job), pool_(pool), writer_(writer) {}
+  TensorConverter(const QuantizeJob& job, ThreadPool& pool) : job_(job), pool_(pool) {}
 
   Status convert(const TensorDecision& d, std::span<const std::byte> src,
-                 std::span<const float> importance);
+                 std::span<const float> importance, GgufWriter& writer);
 
  private:
   Status convert_rows(const TensorDecision& d, std::span<const std::byte> src, int64_t first_row,
-                      int64_t n_rows, int64_t cols, std::span<const float> importance);
+                      int64_t n_rows, int64_t cols, std::span<const float> importance,
+                      GgufWriter& writer);
 
   const QuantizeJob& job_;
   ThreadPool& pool_;
-  GgufWriter& writer_;
   std::vector<float> f32_;
   std::vector<std::byte> out_;
 };
 
 Status TensorConverter::convert(const TensorDecision& d, std::span<const std::byte> src,
-                                std::span<const float> importance) {
+                                std::span<const float> importance, GgufWriter& writer) {
   const TensorGeometry g = geometry_of(d);
   const int64_t chunk_rows =
       std::max<int64_t>(1, static_cast<int64_t>(job_.chunk_values) / std::max<int64_t>(1, g.cols));
@@ -178,7 +178,7 @@ Status TensorConverter::convert(const TensorDecision& d, std::span<const std::by
       if (job_.cancel != nullptr && job_.cancel->cancelled())
         return make_error(ErrorCode::kCancelled, "cancelled");
       const int64_t n = std::min(chunk_rows, g.rows_per_matrix - r);
-      QMIX_TRY(convert_rows(d, src, m * g.rows_per_matrix + r, n, g.cols, im));
+      QMIX_TRY(convert_rows(d, src, m * g.rows_per_matrix + r, n, g.cols, im, writer));
     }
   }
   return ok_status();
@@ -186,7 +186,7 @@ Status TensorConverter::convert(const TensorDecision& d, std::span<const std::by
 
 Status TensorConverter::convert_rows(const TensorDecision& d, std::span<const std::byte> src,
                                      int64_t first_row, int64_t n_rows, int64_t cols,
-                                     std::span<const float> importance) {
+                                     std::span<const float> importance, GgufWriter& writer) {
   const QuantType& from = quant_type(d.source_type);
   const QuantType& to = quant_type(d.type);
   const uint64_t src_row = *from.row_bytes(cols);
@@ -203,12 +203,14 @@ Status TensorConverter::convert_rows(const TensorDecision& d, std::span<const st
   if (!s.ok())
     return s.error().with_context(
         fmt::format("{} (rows {}-{} of {})", d.name, first_row, first_row + n_rows - 1, to.name));
-  return writer_.write_tensor_part(out_);
+  return writer.write_tensor_part(out_);
 }
 
-Status write_tensors(const GgufModel& input, const QuantizeJob& job, GgufWriter& writer) {
+// One writer per output file; tensors go to their shard's writer when the shards are kept.
+Status write_tensors(const GgufModel& input, const QuantizeJob& job,
+                     std::vector<GgufWriter>& writers) {
   ThreadPool pool(job.threads);
-  TensorConverter converter(job, pool, writer);
+  TensorConverter converter(job, pool);
   const uint64_t total = job.plan->source_bytes();
   uint64_t done = 0;
   for (const auto& d : job.plan->tensors) {
@@ -217,12 +219,13 @@ Status write_tensors(const GgufModel& input, const QuantizeJob& job, GgufWriter&
     if (job.progress != nullptr) job.progress->update(done, total, d.name);
     const GgufTensorRef* ref = input.find_tensor(d.name);
     QMIX_CHECK(ref != nullptr);
+    GgufWriter& writer = writers.size() > 1 ? writers[d.shard] : writers.front();
     const auto src = input.tensor_data(*ref);
     if (d.type == d.source_type) {
       QMIX_TRY(writer.write_tensor_data(src));
     } else {
       QMIX_TRY_ASSIGN(const auto importance, importance_for(d, job));
-      QMIX_TRY(converter.convert(d, src, importance));
+      QMIX_TRY(converter.convert(d, src, importance, writer));
     }
     input.drop_tensor_pages(*ref);  // keeps the resident set at about one tensor
     done += d.source_bytes;
@@ -231,22 +234,65 @@ Status write_tensors(const GgufModel& input, const QuantizeJob& job, GgufWriter&
   return ok_status();
 }
 
+// llama.cpp's split keys, as it writes them to every output shard.
+void set_split_keys(GgufWriter& w, size_t shard, size_t count, size_t tensors) {
+  w.set("split.no", GgufValue::u16(static_cast<uint16_t>(shard)));
+  w.set("split.count", GgufValue::u16(static_cast<uint16_t>(count)));
+  w.set("split.tensors.count", GgufValue::i32(static_cast<int32_t>(tensors)));
+}
+
+// The writers of all outputs, headers declared: the first carries the metadata, the others
+// (kept shards) only the split keys, as llama-quantize --keep-split writes them.
+Expected<std::vector<GgufWriter>> make_writers(const GgufModel& input, const QuantizeJob& job,
+                                               size_t n_outputs) {
+  // The input's alignment (llama.cpp copies general.alignment with the metadata).
+  uint32_t align = kGgufDefaultAlignment;
+  if (const GgufValue* a = input.metadata().find("general.alignment"))
+    if (const auto v = a->as_uint(); v && *v > 0 && *v <= UINT32_MAX)
+      align = static_cast<uint32_t>(*v);
+  std::vector<GgufWriter> writers;
+  writers.reserve(n_outputs);
+  for (size_t i = 0; i < n_outputs; ++i) writers.emplace_back(align);
+  for (auto& kv : output_metadata(input, job))
+    writers.front().set(std::move(kv.key), std::move(kv.value));
+  if (n_outputs > 1)
+    for (size_t i = 0; i < n_outputs; ++i)
+      set_split_keys(writers[i], i, n_outputs, job.plan->tensors.size());
+  for (const auto& d : job.plan->tensors) {
+    GgufWriter& w = n_outputs > 1 ? writers[d.shard] : writers.front();
+    QMIX_TRY(w.add_tensor(d.name, d.shape, d.type));
+  }
+  return writers;
+}
+
 }  // namespace
+
+std::vector<std::filesystem::path> output_paths(const GgufModel& input,
+                                                const std::filesystem::path& output,
+                                                OutputSplit split) {
+  const size_t n = input.shards().size();
+  if (split == OutputSplit::kOneFile || n <= 1) return {output};
+  std::string prefix = output.string();
+  if (prefix.ends_with(".gguf")) prefix.resize(prefix.size() - 5);
+  std::vector<std::filesystem::path> out;
+  for (size_t i = 0; i < n; ++i)
+    out.emplace_back(gguf_split_path(prefix, static_cast<int>(i + 1), static_cast<int>(n)));
+  return out;
+}
 
 Status quantize_model(const GgufModel& input, const std::filesystem::path& output,
                       const QuantizeJob& job) {
   QMIX_TRY(check_quantize_job(input, output, job));
-  const GgufValue* alignment = input.metadata().find("general.alignment");
-  const auto align = alignment ? alignment->as_uint() : std::nullopt;
-  GgufWriter writer(align && *align > 0 ? static_cast<uint32_t>(*align) : kGgufDefaultAlignment);
-  for (auto& kv : output_metadata(input, job)) writer.set(std::move(kv.key), std::move(kv.value));
-  for (const auto& d : job.plan->tensors) QMIX_TRY(writer.add_tensor(d.name, d.shape, d.type));
-  QMIX_TRY(writer.begin(output));
-  const Status written = write_tensors(input, job, writer);
+  const auto paths = output_paths(input, output, job.split);
+  QMIX_TRY_ASSIGN(auto writers, make_writers(input, job, paths.size()));
+  for (size_t i = 0; i < paths.size(); ++i) QMIX_TRY(writers[i].begin(paths[i]));
+  const Status written = write_tensors(input, job, writers);
   if (!written.ok() && written.error().code == ErrorCode::kCancelled)
     return make_error(ErrorCode::kCancelled, "interrupted: {} was not written", output.string());
   QMIX_TRY(written);
-  return writer.finish();
+  // Renamed into place only once every output is complete.
+  for (auto& w : writers) QMIX_TRY(w.finish());
+  return ok_status();
 }
 
 }  // namespace qmix

@@ -27,6 +27,8 @@ struct ImportanceData {
 };
 
 enum class RequantizeMode { kRefuse, kAllow };  // --allow-requantize
+// --keep-split: one output per input shard (the plan must then use PlanOrder::kByShard).
+enum class OutputSplit { kOneFile, kKeepShards };
 
 struct QuantizeJob {
   const QuantPlan* plan = nullptr;
@@ -34,6 +36,7 @@ struct QuantizeJob {
   std::vector<GgufKv> metadata_overrides;            // --override-kv, set after the file type keys
   QuantAlgorithm algorithm = QuantAlgorithm::kBest;  // kReference: byte-identical to ggml
   RequantizeMode requantize = RequantizeMode::kRefuse;
+  OutputSplit split = OutputSplit::kOneFile;
   int threads = 0;                            // <= 0: all cores
   uint64_t chunk_values = uint64_t{1} << 24;  // rows converted at once: bounds memory
   ProgressSink* progress = nullptr;           // bytes of input done / total
@@ -51,6 +54,12 @@ Status check_quantize_job(const GgufModel& input, const std::filesystem::path& o
 // The output's metadata: the input's, then general.quantization_version, general.file_type,
 // the overrides and the quantize.imatrix.* keys, in llama-quantize's order.
 std::vector<GgufKv> output_metadata(const GgufModel& input, const QuantizeJob& job);
+
+// The files quantize_model writes: `output` itself, or, keeping the shards of a split input,
+// llama.cpp's split names made from `output` without ".gguf" ("out-00001-of-00003.gguf").
+std::vector<std::filesystem::path> output_paths(const GgufModel& input,
+                                                const std::filesystem::path& output,
+                                                OutputSplit split);
 
 // Runs check_quantize_job, then writes `output`. On any error or cancellation nothing is left
 // at `output` (and an existing file there is untouched).

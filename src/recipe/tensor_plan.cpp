@@ -198,8 +198,10 @@ Expected<PlanModel> plan_model_from_gguf(const GgufModel& model) {
   QMIX_TRY_ASSIGN(m.n_head_kv, first_int(f, m.arch + ".attention.head_count_kv", m.n_head));
   QMIX_TRY_ASSIGN(m.n_expert, first_int(f, m.arch + ".expert_count", 0));
   m.tensors.reserve(model.tensors().size());
-  for (const auto& ref : model.tensors())
+  for (const auto& ref : model.tensors()) {
     m.tensors.push_back({ref.info->name, ref.info->shape, ref.info->type});
+    m.locations.push_back({ref.shard, ref.info->offset});
+  }
   return m;
 }
 
@@ -230,21 +232,41 @@ std::string_view decision_step_name(DecisionStep step) {
   return "?";
 }
 
+namespace {
+
+// Indices of model.tensors in the order of `order`.
+Expected<std::vector<size_t>> plan_order(const PlanModel& model, PlanOrder order) {
+  std::vector<size_t> idx(model.tensors.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  if (order == PlanOrder::kByName) {
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return plan_order_less(model.tensors[a].name, model.tensors[b].name);
+    });
+    return idx;
+  }
+  if (model.locations.size() != model.tensors.size())
+    return make_error(ErrorCode::kInvalidArgument, "the tensors' shards are not known");
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    const TensorLocation& x = model.locations[a];
+    const TensorLocation& y = model.locations[b];
+    return x.shard != y.shard ? x.shard < y.shard : x.offset < y.offset;
+  });
+  return idx;
+}
+
+}  // namespace
+
 Expected<QuantPlan> compute_plan(const PlanModel& model, const PlanOptions& options) {
   QMIX_CHECK(options.preset != nullptr);
   QMIX_TRY_ASSIGN(auto rules, compile_rules(options.rules));
-  std::vector<const PlanTensor*> order;
-  order.reserve(model.tensors.size());
-  for (const auto& t : model.tensors) order.push_back(&t);
-  std::stable_sort(order.begin(), order.end(), [](const PlanTensor* a, const PlanTensor* b) {
-    return plan_order_less(a->name, b->name);
-  });
+  QMIX_TRY_ASSIGN(const auto order, plan_order(model, options.order));
   Planner planner(model, options, std::move(rules));
   QuantPlan plan;
   plan.preset = options.preset;
   plan.tensors.reserve(order.size());
-  for (const PlanTensor* t : order) {
-    QMIX_TRY_ASSIGN(auto d, planner.decide(*t));
+  for (const size_t i : order) {
+    QMIX_TRY_ASSIGN(auto d, planner.decide(model.tensors[i]));
+    if (!model.locations.empty()) d.shard = model.locations[i].shard;
     if (d.fell_back) ++plan.n_fell_back;
     plan.tensors.push_back(std::move(d));
   }

@@ -24,6 +24,12 @@ struct PlanTensor {
   GgmlType type = GgmlType::F32;
 };
 
+// Where a tensor is stored: shard of a split model and byte offset in its data section.
+struct TensorLocation {
+  size_t shard = 0;
+  uint64_t offset = 0;
+};
+
 // What the plan needs to know about a model: the hyper-parameters the preset rules read and
 // the tensor list.
 struct PlanModel {
@@ -32,7 +38,8 @@ struct PlanModel {
   int64_t n_head = 0;     // layer 0's, when per-layer
   int64_t n_head_kv = 0;  // layer 0's, when per-layer
   int64_t n_expert = 0;
-  std::vector<PlanTensor> tensors;  // as stored in the input
+  std::vector<PlanTensor> tensors;        // as stored in the input
+  std::vector<TensorLocation> locations;  // parallel to `tensors`; empty when unknown
 };
 
 // Reads `{arch}.block_count`, head counts and expert count; any architecture works.
@@ -51,6 +58,11 @@ struct TensorRule {
 
 enum class MixMode { kPreset, kPure };  // --pure: the preset's default type everywhere
 
+// The order tensors are decided and written in. llama-quantize goes by block then name, except
+// with --keep-split, where each output shard mirrors an input shard (by shard, then offset).
+// The layer-position rules count tensors in this order, so it can change a few choices.
+enum class PlanOrder { kByName, kByShard };
+
 struct PlanOptions {
   const Preset* preset = nullptr;  // required
   std::vector<TensorRule> rules;
@@ -59,6 +71,7 @@ struct PlanOptions {
   MixMode mix = MixMode::kPreset;
   OutputTensorMode output_tensor = OutputTensorMode::kQuantize;  // --leave-output-tensor
   bool has_imatrix = false;  // changes a few preset choices (as in llama.cpp)
+  PlanOrder order = PlanOrder::kByName;
 };
 
 // Which step of the plan decided a tensor's type.
@@ -87,6 +100,7 @@ struct TensorDecision {
   uint64_t n_elements = 0;
   uint64_t source_bytes = 0;
   uint64_t bytes = 0;
+  size_t shard = 0;  // input shard holding the tensor
 };
 
 struct TypeTotals {

@@ -137,6 +137,17 @@ TEST_F(QuantizeCli, TensorTypeRulesAndListPresets) {
   EXPECT_NE(list.out.find("MXFP4_MOE"), std::string::npos);
 }
 
+TEST_F(QuantizeCli, KeepSplitMirrorsTheInputShards) {
+  test::TempDir split_dir;
+  const auto first = test::write_tiny_split_model((split_dir / "m").string());
+  const auto out = split_dir / "q.gguf";
+  const auto r = qmix("--keep-split " + first.string() + " " + out.string() + " Q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("q-00001-of-00002.gguf"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(split_dir / "q-00002-of-00002.gguf"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 TEST_F(QuantizeCli, MissingInputFile) {
   expect_clean_failure(
       qmix((dir_ / "nope.gguf").string() + " " + (dir_ / "o.gguf").string() + " Q8_0"),

@@ -142,5 +142,48 @@ TEST_F(QuantizeModel, MetadataOrderFollowsLlamaQuantize) {
   EXPECT_EQ(keys, expected);
 }
 
+TEST(QuantizeModelSplit, KeepSplitWritesOneShardPerInputShard) {
+  test::TempDir dir;
+  const auto first = test::write_tiny_split_model((dir / "m").string());
+  auto model = GgufModel::open(first);
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  ASSERT_EQ(model->shards().size(), 2u);
+  auto pm = plan_model_from_gguf(*model);
+  ASSERT_TRUE(pm.ok());
+  PlanOptions o;
+  o.preset = *find_preset("Q8_0");
+  o.order = PlanOrder::kByShard;
+  auto plan = compute_plan(*pm, o);
+  ASSERT_TRUE(plan.ok());
+  QuantizeJob job;
+  job.plan = &*plan;
+  job.split = OutputSplit::kKeepShards;
+  const auto paths = output_paths(*model, dir / "out.gguf", job.split);
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(paths[1].filename(), "out-00002-of-00002.gguf");
+  ASSERT_TRUE(quantize_model(*model, dir / "out.gguf", job).ok());
+  auto out = GgufModel::open(paths[0]);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  ASSERT_EQ(out->shards().size(), 2u);
+  EXPECT_EQ(*out->metadata().get_int("general.file_type"), 7);
+  EXPECT_EQ(out->shards()[1].find("general.architecture"), nullptr) << "metadata in shard 1 only";
+  for (const auto& ref : model->tensors()) {
+    const GgufTensorRef* q = out->find_tensor(ref.info->name);
+    ASSERT_NE(q, nullptr) << ref.info->name;
+    EXPECT_EQ(q->shard, ref.shard) << ref.info->name;
+    EXPECT_EQ(q->info->type, ref.info->shape.size() > 1 ? GgmlType::Q8_0 : GgmlType::F32);
+  }
+  // Without --keep-split the shards merge into one file without split keys.
+  o.order = PlanOrder::kByName;
+  plan = compute_plan(*pm, o);
+  job.plan = &*plan;
+  job.split = OutputSplit::kOneFile;
+  ASSERT_TRUE(quantize_model(*model, dir / "one.gguf", job).ok());
+  auto one = GgufFile::open(dir / "one.gguf");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->find("split.count"), nullptr);
+  EXPECT_EQ(one->tensors().size(), model->tensors().size());
+}
+
 }  // namespace
 }  // namespace qmix

@@ -45,18 +45,34 @@ inline std::vector<std::pair<std::string, std::vector<int64_t>>> tiny_tensor_lis
   return t;
 }
 
-inline void write_tiny_model(const std::filesystem::path& path, const TinyModel& m = {}) {
+struct TinyShard {
+  size_t first = 0, last = 0;  // tensors [first, last) of tiny_tensor_list
+  int no = 0, count = 1;       // split.no / split.count when count > 1
+};
+
+// One file of the model: the metadata (first shard only, as llama.cpp's splits), split keys
+// when split, and the shard's tensors with random values.
+inline void write_tiny_file(const std::filesystem::path& path, const TinyModel& m,
+                            const TinyShard& shard) {
+  const auto list = tiny_tensor_list(m);
   GgufWriter w;
-  w.set("general.architecture", GgufValue::string("llama"));
-  w.set("general.file_type", GgufValue::u32(0));
-  w.set("llama.block_count", GgufValue::u32(static_cast<uint32_t>(m.layers)));
-  w.set("llama.embedding_length", GgufValue::u32(static_cast<uint32_t>(m.embd)));
-  w.set("llama.attention.head_count", GgufValue::u32(4));
-  w.set("llama.attention.head_count_kv", GgufValue::u32(2));
-  for (const auto& [name, shape] : tiny_tensor_list(m))
-    ASSERT_TRUE(w.add_tensor(name, shape, GgmlType::F32).ok());
+  if (shard.no == 0) {
+    w.set("general.architecture", GgufValue::string("llama"));
+    w.set("general.file_type", GgufValue::u32(0));
+    w.set("llama.block_count", GgufValue::u32(static_cast<uint32_t>(m.layers)));
+    w.set("llama.embedding_length", GgufValue::u32(static_cast<uint32_t>(m.embd)));
+    w.set("llama.attention.head_count", GgufValue::u32(4));
+    w.set("llama.attention.head_count_kv", GgufValue::u32(2));
+  }
+  if (shard.count > 1) {
+    w.set("split.no", GgufValue::u16(static_cast<uint16_t>(shard.no)));
+    w.set("split.count", GgufValue::u16(static_cast<uint16_t>(shard.count)));
+    w.set("split.tensors.count", GgufValue::i32(static_cast<int32_t>(list.size())));
+  }
+  for (size_t i = shard.first; i < shard.last; ++i)
+    ASSERT_TRUE(w.add_tensor(list[i].first, list[i].second, GgmlType::F32).ok());
   ASSERT_TRUE(w.begin(path).ok());
-  std::mt19937 rng(1);
+  std::mt19937 rng(static_cast<uint32_t>(1 + shard.no));
   std::normal_distribution<float> dist(0.0f, 0.02f);
   for (const auto& t : w.tensors()) {
     std::vector<float> v(t.n_elements);
@@ -65,6 +81,21 @@ inline void write_tiny_model(const std::filesystem::path& path, const TinyModel&
     ASSERT_TRUE(w.write_tensor_data(std::as_bytes(std::span<const float>(v))).ok());
   }
   ASSERT_TRUE(w.finish().ok());
+}
+
+inline void write_tiny_model(const std::filesystem::path& path, const TinyModel& m = {}) {
+  write_tiny_file(path, m, {0, tiny_tensor_list(m).size(), 0, 1});
+}
+
+// The model as two shards "<prefix>-00001-of-00002.gguf" and "…-00002-of-00002.gguf" (the
+// second holds the last blocks); returns the first shard's path.
+inline std::filesystem::path write_tiny_split_model(const std::string& prefix,
+                                                    const TinyModel& m = {}) {
+  const size_t n = tiny_tensor_list(m).size();
+  const auto first = prefix + "-00001-of-00002.gguf";
+  write_tiny_file(first, m, {0, n / 2, 0, 2});
+  write_tiny_file(prefix + "-00002-of-00002.gguf", m, {n / 2, n, 1, 2});
+  return first;
 }
 
 }  // namespace qmix::test
