@@ -1,7 +1,6 @@
 // general.name and general.size_label as llama.cpp's gguf-py derives them.
 #include <cctype>
 #include <cmath>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -49,15 +48,33 @@ std::string rounded_notation(uint64_t count) {
   return fmt::format("{:.{}f}{}", scaled, fix, suffix);
 }
 
+// gguf-py keeps these words as written: `v\d+(\.\d+)*` or anything starting with a digit.
+// (Hand-written: GCC's <regex> breaks the -Werror sanitizer build.)
+bool is_version_like(std::string_view w) {
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  if (!w.empty() && digit(w[0])) return true;
+  if (w.size() < 2 || w[0] != 'v') return false;
+  bool need_digit = true;
+  for (char c : w.substr(1)) {
+    if (digit(c)) {
+      need_digit = false;
+    } else if (c == '.' && !need_digit) {
+      need_digit = true;
+    } else {
+      return false;
+    }
+  }
+  return !need_digit;
+}
+
 }  // namespace
 
 std::string model_name_from_directory(std::string_view directory_name) {
-  static const std::regex kVersionLike(R"(^(v\d+(?:\.\d+)*|\d.*)$)");
   std::string name;
   std::string word;
   auto flush = [&] {
     if (word.empty()) return;
-    const bool keep = !is_lower(word) || std::regex_match(word, kVersionLike);
+    const bool keep = !is_lower(word) || is_version_like(word);
     if (!name.empty()) name += ' ';
     name += keep ? word : title_case(word);
     word.clear();

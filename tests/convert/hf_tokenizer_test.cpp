@@ -138,6 +138,12 @@ TEST(ModelNaming, DirectoryNameInTitleCase) {
   EXPECT_EQ(model_name_from_directory("tiny-qwen3moe"), "Tiny Qwen3Moe");
   EXPECT_EQ(model_name_from_directory("Qwen3-8B-v1.0"), "Qwen3 8B v1.0");
   EXPECT_EQ(model_name_from_directory("my-model-7b"), "My Model 7b");
+  // Version-like words (`v` + dotted digits) stay as written; near misses are title-cased.
+  EXPECT_EQ(model_name_from_directory("model-v2"), "Model v2");
+  EXPECT_EQ(model_name_from_directory("model-v2.1.3"), "Model v2.1.3");
+  EXPECT_EQ(model_name_from_directory("model-v2."), "Model V2.");
+  EXPECT_EQ(model_name_from_directory("model-v"), "Model V");
+  EXPECT_EQ(model_name_from_directory("model-vx1"), "Model Vx1");
   // Deliberate difference: llama.cpp also splits such names into general.basename,
   // size_label, finetune and version heuristically; qmix writes only general.name and the
   // size label it computes from the tensors (identical for the reference models).
