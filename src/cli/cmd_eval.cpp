@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/calibration_args.h"
 #include "cli/commands.h"
 #include "cli/eval_output.h"
 #include "core/atomic_file.h"
@@ -20,6 +21,7 @@ struct PerplexityArgs {
   int64_t ctx = 512, chunks = -1;
   int threads = 0, top_k = 64;
   bool json = false, ggml_dots = false;
+  CalibrationArgs input;
 };
 
 int run_perplexity(const PerplexityArgs& a) {
@@ -30,8 +32,9 @@ int run_perplexity(const PerplexityArgs& a) {
   if (!m.ok()) return report_error(m.error());
   auto bos = parse_bos_policy(a.bos);
   if (!bos.ok()) return report_error(bos.error());
-  auto tokens = tokenize_text_file(*m->tokenizer, a.text);
-  if (!tokens.ok()) return report_error(tokens.error().with_context(a.text));
+  auto tokens = read_calibration_tokens(a.input, a.text, *m->tokenizer, m->file->metadata(),
+                                        {.add_special = false, .parse_special = false});
+  if (!tokens.ok()) return report_error(tokens.error());
   EvalOptions opt;
   opt.n_ctx = a.ctx;
   opt.max_chunks = a.chunks;
@@ -62,7 +65,8 @@ void register_perplexity(CLI::App& app, CommandTable& table) {
   auto a = std::make_shared<PerplexityArgs>();
   CLI::App* sub = app.add_subcommand("perplexity", "Perplexity (llama-perplexity's method), KLD");
   sub->add_option("model", a->model, "GGUF model")->required();
-  sub->add_option("-f,--file", a->text, "text file")->required();
+  sub->add_option("-f,--file", a->text, "text file (or JSONL with --format jsonl)")->required();
+  add_calibration_options(sub, a->input);
   sub->add_option("-c,--ctx", a->ctx, "tokens per chunk")->capture_default_str();
   sub->add_option("--chunks", a->chunks, "evaluate at most this many chunks (-1: all)");
   sub->add_option("--bos", a->bos, "replace each chunk's first token by BOS: auto|yes|no")

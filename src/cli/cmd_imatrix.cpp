@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/calibration_args.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
@@ -70,6 +71,7 @@ struct CollectArgs {
   std::string model;
   std::string text;
   std::string tokens;
+  CalibrationArgs input;
   OutputArgs out{"imatrix.gguf", ""};
   int64_t ctx = 512;
   int64_t chunks = -1;
@@ -81,15 +83,15 @@ struct CollectArgs {
 };
 
 // Text is tokenized as llama-imatrix does (BOS added where the model adds one, special-token
-// text left as text); a token file is used as given.
+// text left as text); JSONL records are rendered with the chat template; a token file is used
+// as given.
 Expected<std::vector<int32_t>> calibration_tokens(const CollectArgs& a,
-                                                  const Expected<Tokenizer>& tok, int64_t n_vocab) {
+                                                  const Expected<Tokenizer>& tok,
+                                                  const GgufModel& model, int64_t n_vocab) {
   if (!a.tokens.empty()) return read_token_file(a.tokens, n_vocab);
   if (!tok.ok()) return tok.error().with_context(a.model);
-  QMIX_TRY_ASSIGN(const MappedFile text, MappedFile::open(a.text));
-  const auto bytes = text.bytes();
-  return tok->encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                     {.add_special = true});
+  return read_calibration_tokens(a.input, a.text, *tok, model.metadata(),
+                                 {.add_special = true, .parse_special = false});
 }
 
 // The BOS that begins every chunk, when the model's tokenizer adds one (a model without
@@ -136,7 +138,7 @@ Status run_collect(const CollectArgs& a) {
   QMIX_TRY_ASSIGN(auto engine,
                   Engine::create(model, {.threads = a.threads, .observer = &collector}));
   const auto tokenizer = Tokenizer::from_gguf(model.metadata());
-  QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, tokenizer, engine->n_vocab()));
+  QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, tokenizer, model, engine->n_vocab()));
   CollectOptions options;
   options.n_ctx = a.ctx;
   options.max_chunks = a.chunks;
@@ -171,8 +173,9 @@ void register_collect(CLI::App& parent, CommandTable& table) {
   auto args = std::make_shared<CollectArgs>();
   CLI::App* sub = parent.add_subcommand(
       "collect", "Importance matrix of a model over calibration text (llama-imatrix's method)");
-  sub->add_option("-m,--model", args->model, "Model GGUF")->required();
-  auto* text = sub->add_option("-f,--file", args->text, "Calibration text");
+  sub->add_option("model,-m,--model", args->model, "Model GGUF")->required();
+  auto* text = sub->add_option("-f,--file", args->text, "Calibration text or JSONL");
+  add_calibration_options(sub, args->input);
   auto* tokens = sub->add_option("--tokens", args->tokens,
                                  "Calibration token ids: JSON array or one id per line");
   text->excludes(tokens);

@@ -31,6 +31,24 @@ Expected<std::vector<int32_t>> tokenize_text_file(const Tokenizer& tokenizer,
   return tokenizer.encode(text, opt);
 }
 
+Expected<CalibrationFormat> parse_calibration_format(std::string_view text) {
+  if (text == "text") return CalibrationFormat::kText;
+  if (text == "jsonl") return CalibrationFormat::kJsonl;
+  return make_error(ErrorCode::kInvalidArgument, "--format must be text or jsonl (got '{}')", text);
+}
+
+Expected<std::vector<int32_t>> tokenize_calibration_file(const Tokenizer& tokenizer,
+                                                         const GgufFile& metadata,
+                                                         const std::filesystem::path& path,
+                                                         CalibrationInput input) {
+  QMIX_TRY_ASSIGN(MappedFile f, MappedFile::open(path));
+  const std::string_view text(reinterpret_cast<const char*>(f.bytes().data()), f.size());
+  if (input.format == CalibrationFormat::kText) return tokenizer.encode(text, input.text_encoding);
+  input.jsonl.model_chat_template = metadata.get_string_or("tokenizer.chat_template", "");
+  QMIX_TRY_ASSIGN(const auto records, parse_jsonl_records(text, path.string(), input.jsonl));
+  return tokenize_records(tokenizer, records);
+}
+
 Expected<BosPolicy> parse_bos_policy(std::string_view text) {
   if (text == "auto") return BosPolicy::kAuto;
   if (text == "yes") return BosPolicy::kAlways;

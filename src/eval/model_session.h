@@ -9,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "gguf/gguf_model.h"
+#include "tokenizer/chat_records.h"
 #include "tokenizer/tokenizer.h"
 
 namespace qmix {
@@ -31,6 +32,23 @@ Expected<LoadedModel> load_model(const std::filesystem::path& path, const Engine
 // The whole file tokenized without special tokens (llama-perplexity's way).
 Expected<std::vector<int32_t>> tokenize_text_file(const Tokenizer& tokenizer,
                                                   const std::filesystem::path& path);
+
+// Calibration/evaluation input: plain text, or JSON Lines records (chat_records.h).
+enum class CalibrationFormat { kText, kJsonl };
+Expected<CalibrationFormat> parse_calibration_format(std::string_view text);  // "text" | "jsonl"
+
+struct CalibrationInput {
+  CalibrationFormat format = CalibrationFormat::kText;
+  // How plain text is tokenized (llama-perplexity adds nothing, llama-imatrix adds BOS).
+  EncodeOptions text_encoding{.add_special = false, .parse_special = false};
+  JsonlOptions jsonl;  // its model_chat_template is taken from the model's metadata
+};
+
+// The file's tokens: the text tokenized, or the JSONL records rendered and tokenized one by one.
+Expected<std::vector<int32_t>> tokenize_calibration_file(const Tokenizer& tokenizer,
+                                                         const GgufFile& metadata,
+                                                         const std::filesystem::path& path,
+                                                         CalibrationInput input);
 
 enum class BosPolicy { kAuto, kAlways, kNever };
 Expected<BosPolicy> parse_bos_policy(std::string_view text);  // "auto" | "yes" | "no"

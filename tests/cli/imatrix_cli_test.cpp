@@ -176,5 +176,73 @@ TEST(ImatrixCli, CollectOnASyntheticModelAndBadTokens) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+// JSONL chat records (testdata/chat) collected through the renderer give the same imatrix as the
+// ids of the hand-written expected rendering, tokenized by `qmix tokenize --parse-special`; bad
+// lines are one error naming the line; perplexity reads the same input.
+TEST(ImatrixCli, CollectFromJsonlChatRecords) {
+  TempDir dir;
+  SynthSpec spec;
+  spec.layers = 1;
+  spec.hidden = 64;
+  spec.ffn = 128;
+  spec.heads = 2;
+  spec.kv_heads = 1;
+  spec.vocab = 4096;
+  spec.tokenizer_from = test::testdata_dir() / "tokenizer" / "tiny-qwen3.vocab.gguf";
+  const std::string model = (dir / "m.gguf").string();
+  ASSERT_TRUE(write_synthetic_model(spec, model).ok());
+  const std::string jsonl = (test::testdata_dir() / "chat" / "qwen3_reasoning.jsonl").string();
+  const std::string expected =
+      (test::testdata_dir() / "chat" / "qwen3_reasoning.expected.txt").string();
+  auto r = run_command(fmt::format("{} tokenize {} --file {} --parse-special --no-bos --ids-only",
+                                   qmix(), model, expected));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string ids = r.out;
+  std::replace(ids.begin(), ids.end(), ' ', '\n');
+  test::write_bytes(dir / "ids.txt", ids.data(), ids.size());
+
+  const std::string from_jsonl = (dir / "j.gguf").string(), from_ids = (dir / "i.gguf").string();
+  r = run_command(fmt::format(
+      "{} imatrix collect {} -f {} --format jsonl --chat-template qwen3 -c 16 -t 1 -o {}", qmix(),
+      model, jsonl, from_jsonl));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_command(fmt::format("{} imatrix collect {} --tokens {} -c 16 -t 1 -o {}", qmix(), model,
+                              (dir / "ids.txt").string(), from_ids));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = read_imatrix(from_jsonl), b = read_imatrix(from_ids);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GE(a->chunk_count, 5);
+  EXPECT_EQ(a->chunk_count, b->chunk_count);
+  ASSERT_EQ(a->entries.size(), b->entries.size());
+  for (size_t i = 0; i < a->entries.size(); ++i) {
+    EXPECT_EQ(a->entries[i].counts, b->entries[i].counts);
+    EXPECT_EQ(a->entries[i].sum_sq, b->entries[i].sum_sq) << a->entries[i].name;
+  }
+
+  r =
+      run_command(fmt::format("{} perplexity {} -f {} --format jsonl --chat-template chatml -c 16 "
+                              "-t 1 --json",
+                              qmix(), model, jsonl));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(nlohmann::json::parse(r.out)["chunks"].get<int>(), 5);
+
+  const std::string bad = "{\"text\": \"a\"}\n{\"text\": 1}\n";
+  test::write_bytes(dir / "bad.jsonl", bad.data(), bad.size());
+  const std::string out = (dir / "o.gguf").string();
+  expect_one_line_error(
+      run_command(fmt::format("{} imatrix collect {} -f {} --format jsonl -c 16 -o {}", qmix(),
+                              model, (dir / "bad.jsonl").string(), out)),
+      "bad.jsonl: line 2: \"text\" is neither a string nor a list of messages");
+  // The vocabulary fixture has no chat template: auto cannot pick a renderer.
+  expect_one_line_error(
+      run_command(fmt::format("{} imatrix collect {} -f {} --format jsonl -c 16 -o {}", qmix(),
+                              model, jsonl, out)),
+      "line 1: the model has no chat template");
+  expect_one_line_error(
+      run_command(fmt::format("{} perplexity {} -f {} --format csv", qmix(), model, jsonl)),
+      "--format must be text or jsonl");
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace qmix
