@@ -2,7 +2,7 @@
 # Installs the Debian packages qmix needs to build and test, only those missing.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config ccache clang clang-format
-      libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libpcre2-dev libzstd-dev
+      libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libpcre2-dev libzstd-dev libxxhash-dev
       libgtest-dev libgmock-dev libbenchmark-dev)
 [ "${QMIX_WITH_BROWSER:-0}" = 1 ] && pkgs+=(chromium)
 missing=()
