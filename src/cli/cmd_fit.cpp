@@ -7,7 +7,7 @@
 #include "cli/table.h"
 #include "core/byte_size.h"
 #include "gguf/gguf_model.h"
-#include "model/memory_model.h"
+#include "model/fit_table.h"
 #include "model/synth.h"
 
 namespace qmix::cli {
@@ -48,55 +48,16 @@ Expected<SizedModel> size_model(const FitArgs& a) {
   return m;
 }
 
-struct FitRow {
-  std::string kv;
-  uint64_t kv_per_token = 0;
-  int64_t max_ctx = -1;   // with --vram
-  MemoryEstimate at_ctx;  // with --ctx (or at max_ctx)
-};
-
-Expected<std::vector<FitRow>> fit_rows(const FitArgs& a, const SizedModel& m, uint64_t budget) {
-  std::vector<FitRow> rows;
-  QMIX_TRY_ASSIGN(const uint64_t overhead, parse_byte_size(a.overhead));
-  for (const std::string& name : a.kv_types) {
-    QMIX_TRY_ASSIGN(const QuantType* t, quant_type_by_name(name));
-    MemoryRequest r;
-    r.k_type = r.v_type = t->id;
-    r.n_seq = a.n_seq;
-    r.n_ubatch = a.ubatch;
-    r.flash_attention = !a.no_flash_attn;
-    r.runtime_overhead = overhead;
-    FitRow row;
-    row.kv = name;
-    row.kv_per_token = kv_bytes_per_token(m.hp, r.k_type, r.v_type);
-    if (budget) row.max_ctx = max_context(m.hp, m.weight_bytes, budget, r);
-    r.n_ctx = a.ctx > 0 ? a.ctx : std::max<int64_t>(row.max_ctx, 0);
-    row.at_ctx = estimate_memory(m.hp, m.weight_bytes, r);
-    rows.push_back(row);
-  }
-  return rows;
-}
-
-nlohmann::json to_json(const SizedModel& m, const std::vector<FitRow>& rows, uint64_t budget) {
-  nlohmann::json j = {{"schema", "qmix.fit/1"},
-                      {"model", m.name},
-                      {"weights_bytes", m.weight_bytes},
-                      {"attention_layers", m.hp.n_attention_layers()},
-                      {"layers", m.hp.n_layer},
-                      {"recurrent_state_bytes", recurrent_state_bytes(m.hp)},
-                      {"vram_bytes", budget},
-                      {"rows", nlohmann::json::array()}};
-  for (const FitRow& r : rows)
-    j["rows"].push_back({{"kv_type", r.kv},
-                         {"kv_bytes_per_token", r.kv_per_token},
-                         {"max_ctx", r.max_ctx},
-                         {"ctx", r.at_ctx.kv_cache / std::max<uint64_t>(r.kv_per_token, 1)},
-                         {"kv_cache", r.at_ctx.kv_cache},
-                         {"recurrent_state", r.at_ctx.recurrent_state},
-                         {"compute", r.at_ctx.compute},
-                         {"overhead", r.at_ctx.overhead},
-                         {"total", r.at_ctx.total()}});
-  return j;
+Expected<std::vector<FitRow>> table_rows(const FitArgs& a, const SizedModel& m, uint64_t budget) {
+  FitRequest request;
+  request.kv_types = a.kv_types;
+  request.budget = budget;
+  request.ctx = a.ctx;
+  request.memory.n_seq = a.n_seq;
+  request.memory.n_ubatch = a.ubatch;
+  request.memory.flash_attention = !a.no_flash_attn;
+  QMIX_TRY_ASSIGN(request.memory.runtime_overhead, parse_byte_size(a.overhead));
+  return fit_rows(m.hp, m.weight_bytes, request);
 }
 
 void print_text(const SizedModel& m, const std::vector<FitRow>& rows, uint64_t budget,
@@ -136,10 +97,10 @@ int run_fit(const FitArgs& a) {
   }
   if (budget == 0 && a.ctx <= 0)
     return report_error(make_error(ErrorCode::kInvalidArgument, "give --vram, --ctx or both"));
-  auto rows = fit_rows(a, *m, budget);
+  auto rows = table_rows(a, *m, budget);
   if (!rows.ok()) return report_error(rows.error());
   if (a.json)
-    std::printf("%s\n", to_json(*m, *rows, budget).dump(1).c_str());
+    std::printf("%s\n", fit_json(m->name, m->hp, m->weight_bytes, *rows, budget).dump(1).c_str());
   else
     print_text(*m, *rows, budget, a.ctx);
   return 0;

@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/inspect_json.h"
-#include "cli/inspect_summary.h"
 #include "cli/table.h"
+#include "model/inspect_json.h"
+#include "model/inspect_summary.h"
 
 namespace qmix::cli {
 namespace {

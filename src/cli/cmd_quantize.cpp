@@ -10,11 +10,11 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
-#include "cli/quantize_recipe.h"
 #include "cli/quantize_report.h"
 #include "recipe/importance.h"
 #include "recipe/presets.h"
 #include "recipe/quantize_model.h"
+#include "recipe/quantize_recipe.h"
 #include "recipe/tensor_plan.h"
 
 namespace qmix::cli {

@@ -19,6 +19,7 @@ void register_plan(CLI::App& app, CommandTable& table);
 void register_fit(CLI::App& app, CommandTable& table);
 void register_bench(CLI::App& app, CommandTable& table);
 void register_report(CLI::App& app, CommandTable& table);
+void register_workflow(CLI::App& app, CommandTable& table);
 
 void register_commands(CLI::App& app, CommandTable& table) {
   using RegisterFn = void (*)(CLI::App&, CommandTable&);
@@ -38,6 +39,7 @@ void register_commands(CLI::App& app, CommandTable& table) {
       register_fit,
       register_bench,
       register_report,
+      register_workflow,
   };
   // clang-format on
   for (RegisterFn reg : kCommands) reg(app, table);

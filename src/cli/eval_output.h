@@ -6,6 +6,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
 #include "core/progress.h"
+#include "eval/eval_json.h"
 #include "eval/evaluate.h"
 
 namespace qmix::cli {
@@ -28,8 +29,6 @@ class TerminalEval {
   InterruptGuard interrupt_;
 };
 
-nlohmann::json kld_json(const KldReport& r);
-nlohmann::json eval_json(const EvalOutcome& out);
 void print_eval_text(const EvalOutcome& out);
 
 }  // namespace qmix::cli

@@ -31,8 +31,11 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-void HtmlReport::heading(const std::string& text) {
-  body_ += fmt::format("<h2>{}</h2>\n", escape(text));
+void HtmlReport::heading(const std::string& text, const std::string& id) {
+  if (id.empty())
+    body_ += fmt::format("<h2>{}</h2>\n", escape(text));
+  else
+    body_ += fmt::format("<h2 id=\"{}\">{}</h2>\n", escape(id), escape(text));
 }
 void HtmlReport::paragraph(const std::string& text) {
   body_ += fmt::format("<p>{}</p>\n", escape(text));
@@ -40,6 +43,11 @@ void HtmlReport::paragraph(const std::string& text) {
 void HtmlReport::raw(std::string html) { body_ += html + "\n"; }
 void HtmlReport::preformatted(const std::string& text) {
   body_ += fmt::format("<pre>{}</pre>\n", escape(text));
+}
+
+void HtmlReport::collapsed(const std::string& summary, const std::string& text) {
+  body_ += fmt::format("<details><summary>{}</summary><pre>{}</pre></details>\n", escape(summary),
+                       escape(text));
 }
 
 void HtmlReport::table(const std::vector<std::string>& header,

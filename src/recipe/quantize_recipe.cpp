@@ -1,4 +1,4 @@
-#include "cli/quantize_recipe.h"
+#include "recipe/quantize_recipe.h"
 
 #include <filesystem>
 
@@ -6,7 +6,7 @@
 #include "recipe/recipe_plan.h"
 #include "recipe/recipe_toml.h"
 
-namespace qmix::cli {
+namespace qmix {
 
 Expected<std::optional<QuantizeRecipe>> load_quantize_recipe(const std::string& path) {
   if (path.empty()) return std::optional<QuantizeRecipe>{};
@@ -40,4 +40,4 @@ Expected<GgufKv> add_recipe_rules(const QuantizeRecipe& q, const PlanModel& mode
   return GgufKv{std::string(kRecipeMetadataKey), GgufValue::string(write_recipe(report.recipe))};
 }
 
-}  // namespace qmix::cli
+}  // namespace qmix

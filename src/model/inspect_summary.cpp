@@ -1,11 +1,11 @@
-#include "cli/inspect_summary.h"
+#include "model/inspect_summary.h"
 
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <tuple>
 
-namespace qmix::cli {
+namespace qmix {
 namespace {
 
 size_t role_rank(Role role) {
@@ -169,4 +169,4 @@ InspectSummary summarize_model(const GgufModel& model) {
   return s;
 }
 
-}  // namespace qmix::cli
+}  // namespace qmix

@@ -14,7 +14,7 @@
 #include "recipe/tensor_plan.h"
 #include "recipe/transfer.h"
 
-namespace qmix::cli {
+namespace qmix {
 
 struct QuantizeRecipe {
   Recipe recipe;
@@ -36,4 +36,4 @@ Expected<GgufKv> add_recipe_rules(const QuantizeRecipe& recipe, const PlanModel&
                                   LayerMapping mapping, PlanOptions& options,
                                   WarningSink& warnings);
 
-}  // namespace qmix::cli
+}  // namespace qmix

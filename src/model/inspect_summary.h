@@ -1,5 +1,6 @@
 // What `qmix inspect` reports about a GGUF model, computed once from the file's tensor infos and
-// metadata (never its tensor data); cmd_inspect.cpp renders it as tables or JSON.
+// metadata (never its tensor data); `qmix inspect` renders it as tables or JSON (inspect_json.h),
+// the workflow writes the JSON for its report.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,7 @@
 #include "model/tensor_roles.h"
 #include "quant/types.h"
 
-namespace qmix::cli {
+namespace qmix {
 
 // Tensors, parameters and bytes of some set of tensors.
 struct Tally {
@@ -114,4 +115,4 @@ InspectSummary summarize_model(const GgufModel& model);
 // "Q4_K", "BF16", "IQ2_XXS": the upper-case spelling of llama.cpp's presets and logs.
 std::string type_label(GgmlType type);
 
-}  // namespace qmix::cli
+}  // namespace qmix

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/inspect_summary.h"
 #include "gguf/gguf_value.h"
+#include "model/inspect_summary.h"
 
-namespace qmix::cli {
+namespace qmix {
 
 inline constexpr std::string_view kInspectJsonSchema = "qmix.inspect/1";
 
@@ -22,4 +22,4 @@ enum class ArrayDetail { kHead, kFull };
 nlohmann::ordered_json inspect_json(const InspectSummary& summary, const std::vector<GgufKv>& kvs,
                                     ArrayDetail arrays);
 
-}  // namespace qmix::cli
+}  // namespace qmix

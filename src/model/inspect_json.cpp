@@ -1,8 +1,8 @@
-#include "cli/inspect_json.h"
+#include "model/inspect_json.h"
 
 #include "model/tensor_roles.h"
 
-namespace qmix::cli {
+namespace qmix {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -156,4 +156,4 @@ Json inspect_json(const InspectSummary& s, const std::vector<GgufKv>& kvs, Array
   return j;
 }
 
-}  // namespace qmix::cli
+}  // namespace qmix

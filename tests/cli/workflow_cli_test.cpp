@@ -1,0 +1,146 @@
+// `qmix workflow` on the bundled tiny model (testdata/demo), reduced to a few chunks so that it
+// runs in seconds: every step runs once, a rerun skips them all, a changed parameter reruns
+// exactly its step and the ones downstream, and a bad config is one error line.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "testutil/testutil.h"
+
+namespace qmix {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string config_text(const fs::path& demo, int eval_chunks) {
+  return fmt::format(R"(
+[workflow]
+name = "tiny"
+output = "out"
+threads = 2
+
+[model]
+hf = "{0}/tiny-qwen3"
+
+[calibration]
+generic = "{0}/text/generic.train.txt"
+domain = "{0}/text/domain.train.txt"
+ctx = 128
+chunks = 4
+
+[compare]
+zones = 2
+
+[[variant]]
+name = "Q4_K_M-imat"
+preset = "Q4_K_M"
+imatrix = "domain"
+
+[[variant]]
+name = "Q4_K_M-L2"
+preset = "Q4_K_M"
+imatrix = "domain"
+derive = 2
+
+[eval]
+texts = ["{0}/text/domain.test.txt"]
+ctx = 128
+chunks = {1}
+
+[report]
+variant = "Q4_K_M-L2"
+)",
+                     demo.string(), eval_chunks);
+}
+
+class WorkflowCli : public ::testing::Test {
+ protected:
+  void write_config(int eval_chunks) {
+    std::ofstream(dir_ / "wf.toml") << config_text(test::testdata_dir() / "demo", eval_chunks);
+  }
+  test::CommandResult run(const std::string& flags = "") {
+    return test::run_command(fmt::format("{} workflow {} --json {}", test::qmix_binary().string(),
+                                         (dir_ / "wf.toml").string(), flags));
+  }
+  static std::map<std::string, std::string> actions(const test::CommandResult& r) {
+    std::map<std::string, std::string> m;
+    const json j = json::parse(r.out);
+    for (const json& s : j["steps"]) m[s["id"]] = s["action"];
+    return m;
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(WorkflowCli, RunsTheMethodThenOnlyWhatChanged) {
+  write_config(3);
+  const auto first = run();
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  for (const auto& [id, action] : actions(first)) EXPECT_EQ(action, "ran") << id;
+  EXPECT_EQ(actions(first).size(), 12u);  // convert, 2 imatrix, compare, 2 recipe, 2 quantize, 4
+  EXPECT_NE(first.err.find("[1/12] convert:"), std::string::npos) << first.err;
+
+  const fs::path out = dir_ / "out";
+  const std::string html = test::read_text(out / "report.html");
+  for (const char* id :
+       {"id=\"model\"", "id=\"importance\"", "id=\"recipe\"", "id=\"variants-1\"", "id=\"fit\""})
+    EXPECT_NE(html.find(id), std::string::npos) << id;
+  EXPECT_NE(html.find("provenance"), std::string::npos);
+  const json compare = json::parse(test::read_text(out / "eval" / "compare.json"));
+  ASSERT_EQ(compare["texts"][0]["variants"].size(), 3u);  // base + two variants
+  EXPECT_EQ(compare["texts"][0]["variants"][0]["ppl"].get<double>() > 1.0, true);
+  // The derived level-2 recipe has data rules and the variant's file records it.
+  const std::string recipe = test::read_text(out / "recipes" / "derived.L2.toml");
+  EXPECT_NE(recipe.find("provenance = \"data\""), std::string::npos);
+
+  const auto second = run();
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  for (const auto& [id, action] : actions(second)) EXPECT_EQ(action, "skipped") << id;
+
+  write_config(2);  // only the evaluation depends on [eval] chunks
+  const auto third = run();
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  const auto a = actions(third);
+  EXPECT_EQ(a.at("evaluate"), "ran");
+  EXPECT_EQ(a.at("report"), "ran");
+  for (const char* id :
+       {"convert", "imatrix.domain", "recipe.derive", "quantize.Q4_K_M-L2", "fit", "inspect"})
+    EXPECT_EQ(a.at(id), "skipped") << id;
+
+  const auto dry = run("--dry-run --from quantize.Q4_K_M-L2");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(actions(dry).at("quantize.Q4_K_M-L2"), "would run");
+  EXPECT_EQ(actions(dry).at("quantize.Q4_K_M-imat"), "skipped");
+}
+
+TEST_F(WorkflowCli, BadConfigIsOneErrorLine) {
+  std::ofstream(dir_ / "wf.toml") << "[model]\nhf = \"x\"\ncolour = 3\n";
+  const auto r = run();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, fmt::format("qmix: error: {}: [model]: unknown key 'colour'\n",
+                               (dir_ / "wf.toml").string()));
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+TEST_F(WorkflowCli, FailingStepKeepsEarlierOutputs) {
+  write_config(3);
+  std::string text = test::read_text(dir_ / "wf.toml");
+  text.replace(text.find("preset = \"Q4_K_M\"\nimatrix = \"domain\"\nderive"), 17,
+               "preset = \"Q9_X\"  ");
+  std::ofstream(dir_ / "wf.toml") << text;
+  const auto r = run();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("qmix: error: step quantize.Q4_K_M-L2: "), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "models" / "tiny.Q4_K_M-imat.gguf"));
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "models" / "tiny.Q4_K_M-L2.gguf"));
+  const json state = json::parse(test::read_text(dir_ / "out" / "workflow-state.json"));
+  EXPECT_TRUE(state["steps"].contains("quantize.Q4_K_M-imat"));
+  EXPECT_FALSE(state["steps"].contains("quantize.Q4_K_M-L2"));
+}
+
+}  // namespace
+}  // namespace qmix
