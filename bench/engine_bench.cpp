@@ -12,12 +12,14 @@
 namespace qmix {
 namespace {
 
+// One weight panel (48 rows) against `tokens` transposed activations, as the exact matmul runs.
 void BM_GemmF32(benchmark::State& state, GemmFn fn) {
   const int64_t tokens = state.range(0), rows = 48, k = state.range(1);
-  std::vector<float> a(static_cast<size_t>(tokens * k), 0.5f),
-      b(static_cast<size_t>(rows * k), 0.25f);
+  std::vector<float> x(static_cast<size_t>(rows * k), 0.25f),
+      z(static_cast<size_t>(k * tokens), 0.5f);
   std::vector<float> c(static_cast<size_t>(tokens * rows));
-  GemmArgs g{a.data(), k, b.data(), k, c.data(), rows, tokens, rows, k};
+  GemmArgs g{x.data(), k,    z.data(), tokens, c.data(),
+             rows,     rows, tokens,   k,      GemmStore::kTransposed};
   for (auto _ : state) {
     fn(g);
     benchmark::DoNotOptimize(c.data());
@@ -28,6 +30,7 @@ void BM_GemmF32(benchmark::State& state, GemmFn fn) {
 }
 BENCHMARK_CAPTURE(BM_GemmF32, scalar, gemm_f32_scalar)->Args({64, 1024});
 BENCHMARK_CAPTURE(BM_GemmF32, avx2, gemm_f32_avx2)->Args({64, 1024})->Args({512, 3072});
+BENCHMARK_CAPTURE(BM_GemmF32, avx512, gemm_f32_avx512)->Args({64, 1024})->Args({512, 3072});
 
 void BM_MatmulBf16(benchmark::State& state, MatmulMode mode) {
   const int64_t tokens = state.range(0), rows = 3072, cols = 1024;

@@ -19,6 +19,7 @@ void resize(std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n),
 Engine::Engine(const HParams& hp, ModelWeights weights, const EngineOptions& options)
     : hp_(hp), weights_(std::move(weights)), pool_(options.threads) {
   ctx_.pool = &pool_;
+  ctx_.workspace = &workspace_;
   ctx_.mode = options.mode;
   ctx_.observer = options.observer;
   rope_style_ = rope_style_for(hp.arch->arch);
@@ -146,33 +147,65 @@ void Engine::split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd) {
   s.q = std::move(q);
 }
 
-// Per head, scores = Q·Kᵀ and out = P·V as two f32 GEMMs (the causal mask zeroes the upper
-// triangle after the softmax, so P·V sums exact zeros there): scalar loops here cost more than
-// all the weight matmuls at a 512-token context.
+// Per head, scores = Q·Kᵀ and out = P·V as two f32 GEMMs that skip the causally masked half:
+// scores only up to the diagonal, and P·V only over the keys each row can see (the softmax
+// zeroes the rest of the row). Keys (transposed) and values are packed once per KV head as
+// the GEMM's Z operand; each query head is copied out with a padded stride.
 void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, int64_t hd_v) {
   resize(s.attn, n * nh * hd_v);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv;
   const GemmFn gemm = gemm_f32();
+  const int64_t k_size = packed_z_size(hd, n), v_size = packed_z_size(n, hd_v);
+  std::vector<float> keys(static_cast<size_t>(nkv * k_size)),
+      values(static_cast<size_t>(nkv * v_size));
+  pool_.parallel_for(2 * nkv, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t h = job / 2;
+      if (job % 2 == 0)
+        pack_z_transposed(s.k.data() + h * hd, nkv * hd, hd, n, keys.data() + h * k_size, 0,
+                          (n + kGemmPanelCols - 1) / kGemmPanelCols);
+      else
+        pack_z(s.v.data() + h * hd_v, nkv * hd_v, n, hd_v, values.data() + h * v_size, 0,
+               (hd_v + kGemmPanelCols - 1) / kGemmPanelCols);
+    }
+  });
+  const int64_t ldq = hd + 16, lds = n + 16;  // strides off the 4 KiB multiples (see gemm.h)
   pool_.parallel_for(nh, 1, [&](int64_t begin, int64_t end, int) {
-    std::vector<float> scores(static_cast<size_t>(n * n));
-    std::vector<float> v_t(static_cast<size_t>(hd_v * n));
+    std::vector<float> query(static_cast<size_t>(n * ldq)), scores(static_cast<size_t>(n * lds));
     for (int64_t h = begin; h < end; ++h) {
       const int64_t kvh = h / group;
-      gemm(GemmArgs{s.q.data() + h * hd, nh * hd, s.k.data() + kvh * hd, nkv * hd, scores.data(), n,
-                    n, n, hd});
+      for (int64_t t = 0; t < n; ++t)
+        std::copy_n(s.q.data() + (t * nh + h) * hd, hd, query.data() + t * ldq);
+      GemmArgs qk;
+      qk.x = query.data();
+      qk.ldx = ldq;
+      qk.z = keys.data() + kvh * k_size;
+      qk.ldz = hd * kGemmPanelCols;
+      qk.c = scores.data();
+      qk.ldc = lds;
+      qk.m = qk.n = n;
+      qk.k = hd;
+      qk.triangle = GemmTriangle::kColumnsUpToRow;
+      gemm(qk);
       for (int64_t t = 0; t < n; ++t) {
-        float* row = scores.data() + t * n;
+        float* row = scores.data() + t * lds;
         for (int64_t u = 0; u <= t; ++u) row[u] *= scale;
         ops::softmax(row, t + 1);
         std::fill(row + t + 1, row + n, 0.0f);
       }
-      for (int64_t u = 0; u < n; ++u)
-        for (int64_t d = 0; d < hd_v; ++d)
-          v_t[static_cast<size_t>(d * n + u)] =
-              s.v[static_cast<size_t>((u * nkv + kvh) * hd_v + d)];
-      gemm(GemmArgs{scores.data(), n, v_t.data(), n, s.attn.data() + h * hd_v, nh * hd_v, n, hd_v,
-                    n});
+      GemmArgs pv;
+      pv.x = scores.data();
+      pv.ldx = lds;
+      pv.z = values.data() + kvh * v_size;
+      pv.ldz = n * kGemmPanelCols;
+      pv.c = s.attn.data() + h * hd_v;
+      pv.ldc = nh * hd_v;
+      pv.m = n;
+      pv.n = hd_v;
+      pv.k = n;
+      pv.triangle = GemmTriangle::kDepthUpToRow;
+      gemm(pv);
     }
   });
 }

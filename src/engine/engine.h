@@ -61,6 +61,7 @@ class Engine {
   ModelWeights weights_;
   ThreadPool pool_;
   MatmulContext ctx_;
+  MatmulWorkspace workspace_;
   ops::RopeStyle rope_style_;
   bool norm_topk_ = true;
   std::unordered_map<const std::byte*, std::vector<float>> small_;

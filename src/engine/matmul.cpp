@@ -14,40 +14,60 @@ constexpr int64_t kRowGrain = 16;
 // Tokens processed against one weight row tile, so the activation tile stays in cache.
 constexpr int64_t kTokenTile = 64;
 
-// Rows of the weight matrix dequantized together into one f32 panel per task: small enough
-// that the panel stays in L2 while every token passes over it, a multiple of the GEMM
-// kernel's 3-row block.
+// Rows of the weight matrix dequantized together into one f32 panel per task: the panel stays
+// in L2 while every token passes over it; a multiple of the GEMM kernels' row tiles (6, 12).
 constexpr int64_t kPanelRows = 48;
+// Padding of a panel row: a row stride that is a multiple of 4 KiB would put the rows the
+// kernel reads together into one cache set.
+constexpr int64_t kPanelPad = 16;
 
+template <class Fn>
+void run_parallel(const MatmulContext& ctx, int64_t n, int64_t grain, Fn&& fn) {
+  if (ctx.pool)
+    ctx.pool->parallel_for(n, grain, fn);
+  else
+    fn(0, n, 0);
+}
+
+// y = x · Wᵀ as the GEMM C = W_panel · xᵀ stored transposed: each panel of weight rows is
+// decoded once per call and every token reads it from cache.
 void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, const float* x,
                   int64_t n_tokens, float* y) {
-  const GemmFn gemm = gemm_f32();
+  MatmulWorkspace local;
+  MatmulWorkspace& ws = ctx.workspace ? *ctx.workspace : local;
   const int n_threads = ctx.pool ? ctx.pool->size() : 1;
-  std::vector<std::vector<float>> panels(static_cast<size_t>(n_threads));
+  const auto need = static_cast<size_t>(packed_z_size(w.cols, n_tokens));
+  if (ws.activations_t.size() < need) ws.activations_t.resize(need);
+  float* xt = ws.activations_t.data();
+  run_parallel(ctx, (n_tokens + kGemmPanelCols - 1) / kGemmPanelCols, 1,
+               [&](int64_t begin, int64_t end, int) {
+                 pack_z_transposed(x, w.cols, w.cols, n_tokens, xt, begin, end);
+               });
+  const int64_t ldx = w.cols + kPanelPad;
+  ws.panels.resize(static_cast<size_t>(std::max(n_threads, 1)));
+  const GemmFn gemm = gemm_f32();
   auto work = [&](int64_t begin, int64_t end, int thread) {
-    std::vector<float>& panel = panels[static_cast<size_t>(thread)];
-    panel.resize(static_cast<size_t>(kPanelRows * w.cols));
+    std::vector<float>& panel = ws.panels[static_cast<size_t>(thread)];
+    if (panel.size() < static_cast<size_t>(kPanelRows * ldx))
+      panel.resize(static_cast<size_t>(kPanelRows * ldx));
     for (int64_t p = begin; p < end; ++p) {
       const int64_t r0 = p * kPanelRows, nr = std::min(kPanelRows, w.rows - r0);
-      for (int64_t r = 0; r < nr; ++r) dequantize_row(w, expert, r0 + r, panel.data() + r * w.cols);
+      for (int64_t r = 0; r < nr; ++r) dequantize_row(w, expert, r0 + r, panel.data() + r * ldx);
       GemmArgs g;
-      g.a = x;
-      g.lda = w.cols;
-      g.b = panel.data();
-      g.ldb = w.cols;
+      g.x = panel.data();
+      g.ldx = ldx;
+      g.z = xt;
+      g.ldz = w.cols * kGemmPanelCols;
       g.c = y + r0;
       g.ldc = w.rows;
-      g.n_tokens = n_tokens;
-      g.n_rows = nr;
+      g.m = nr;
+      g.n = n_tokens;
       g.k = w.cols;
+      g.store = GemmStore::kTransposed;
       gemm(g);
     }
   };
-  const int64_t n_panels = (w.rows + kPanelRows - 1) / kPanelRows;
-  if (ctx.pool)
-    ctx.pool->parallel_for(n_panels, 1, work);
-  else
-    work(0, n_panels, 0);
+  run_parallel(ctx, (w.rows + kPanelRows - 1) / kPanelRows, 1, work);
 }
 
 // Converts activation rows to the partner format of the weights.

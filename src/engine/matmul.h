@@ -21,10 +21,18 @@ enum class MatmulMode {
   kExactF32,
 };
 
+// Buffers the exact path reuses from one matmul to the next (allocating them per call costs
+// page faults on every call). Used by one matmul at a time.
+struct MatmulWorkspace {
+  std::vector<float> activations_t;        // the activations transposed: cols × tokens
+  std::vector<std::vector<float>> panels;  // per thread: dequantized weight rows
+};
+
 struct MatmulContext {
   ThreadPool* pool = nullptr;
   MatmulMode mode = MatmulMode::kExactF32;
   MatmulObserver* observer = nullptr;
+  MatmulWorkspace* workspace = nullptr;  // optional; a matmul without one allocates its own
 
   // Reports a matmul input to the observer (if any).
   void observe(const WeightRef& w, const float* x, int64_t rows,

@@ -1,4 +1,6 @@
-// The f32 GEMM kernels against a double-precision product, on sizes that exercise every tail.
+// The f32 GEMM kernels: the scalar one against a double-precision product, the SIMD ones
+// bit-identical to the scalar one (one FMA chain per output), on sizes that exercise every
+// tail, both stores and both causal triangles.
 #include "engine/gemm.h"
 
 #include <gtest/gtest.h>
@@ -13,42 +15,117 @@ namespace qmix {
 namespace {
 
 struct Problem {
-  int64_t tokens, rows, k;
+  int64_t m, n, k;
+  GemmStore store = GemmStore::kRowMajor;
+  GemmTriangle triangle = GemmTriangle::kFull;
 };
 
-void check(GemmFn fn, const Problem& p) {
+struct Operands {
+  std::vector<float> x, z;
+  int64_t ldx, ldz, ldc;
+};
+
+Operands operands(const Problem& p) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> a(static_cast<size_t>(p.tokens * p.k)), b(static_cast<size_t>(p.rows * p.k));
-  for (float& v : a) v = nd(rng);
-  for (float& v : b) v = nd(rng);
-  const int64_t ldc = p.rows + 5;  // a row stride wider than the block, as in panels
-  std::vector<float> c(static_cast<size_t>(p.tokens * ldc), -7.0f);
-  GemmArgs g{a.data(), p.k, b.data(), p.k, c.data(), ldc, p.tokens, p.rows, p.k};
+  Operands o;
+  o.ldx = p.k + 3;                   // strides wider than the problem, as in the engine
+  o.ldz = p.k * kGemmPanelCols + 8;  // panels a little apart
+  o.x.resize(static_cast<size_t>(p.m * o.ldx));
+  o.z.resize(static_cast<size_t>((p.n + kGemmPanelCols - 1) / kGemmPanelCols * o.ldz));
+  for (float& v : o.x) v = nd(rng);
+  for (float& v : o.z) v = nd(rng);
+  if (p.triangle == GemmTriangle::kDepthUpToRow)  // the caller's promise: zeros past the row
+    for (int64_t i = 0; i < p.m; ++i)
+      for (int64_t k = i + 1; k < p.k; ++k) o.x[static_cast<size_t>(i * o.ldx + k)] = 0.0f;
+  return o;
+}
+
+bool wanted(const Problem& p, int64_t i, int64_t j) {
+  return p.triangle != GemmTriangle::kColumnsUpToRow || j <= i;
+}
+
+// Output (i, j) of the problem, or the sentinel where the kernel must not write.
+std::vector<float> run(GemmFn fn, const Problem& p, const Operands& o) {
+  const bool transposed = p.store == GemmStore::kTransposed;
+  const int64_t ldc = (transposed ? p.m : p.n) + 5;
+  std::vector<float> c(static_cast<size_t>((transposed ? p.n : p.m) * ldc), -7.0f);
+  GemmArgs g{o.x.data(), o.ldx, o.z.data(), o.ldz,   c.data(),  ldc,
+             p.m,        p.n,   p.k,        p.store, p.triangle};
   fn(g);
-  for (int64_t t = 0; t < p.tokens; ++t) {
-    for (int64_t r = 0; r < p.rows; ++r) {
-      double want = 0, mag = 0;
-      for (int64_t i = 0; i < p.k; ++i) {
-        want += static_cast<double>(a[t * p.k + i]) * b[r * p.k + i];
-        mag += std::fabs(static_cast<double>(a[t * p.k + i]) * b[r * p.k + i]);
-      }
-      ASSERT_NEAR(c[t * ldc + r], want, 1e-6 * mag + 1e-6) << "t=" << t << " r=" << r;
-    }
-    for (int64_t r = p.rows; r < ldc; ++r) ASSERT_EQ(c[t * ldc + r], -7.0f);  // untouched
-  }
+  std::vector<float> out(static_cast<size_t>(p.m * p.n), -7.0f);
+  for (int64_t i = 0; i < p.m; ++i)
+    for (int64_t j = 0; j < p.n; ++j)
+      if (wanted(p, i, j))
+        out[static_cast<size_t>(i * p.n + j)] =
+            c[static_cast<size_t>(transposed ? j * ldc + i : i * ldc + j)];
+  // Nothing outside the m × n block: the padding of every C row stays untouched.
+  const int64_t lines = transposed ? p.n : p.m, width = transposed ? p.m : p.n;
+  for (int64_t l = 0; l < lines; ++l)
+    for (int64_t e = width; e < ldc; ++e)
+      EXPECT_EQ(c[static_cast<size_t>(l * ldc + e)], -7.0f) << "wrote padding at " << l;
+  return out;
 }
 
 TEST(Gemm, ScalarMatchesDouble) {
-  for (Problem p : {Problem{1, 1, 1}, Problem{5, 7, 19}, Problem{9, 10, 256}})
-    check(gemm_f32_scalar, p);
+  for (Problem p : {Problem{1, 1, 1}, Problem{5, 7, 19}, Problem{9, 10, 256}}) {
+    const Operands o = operands(p);
+    const std::vector<float> c = run(gemm_f32_scalar, p, o);
+    for (int64_t i = 0; i < p.m; ++i)
+      for (int64_t j = 0; j < p.n; ++j) {
+        double want = 0, mag = 0;
+        for (int64_t k = 0; k < p.k; ++k) {
+          const double prod = static_cast<double>(o.x[static_cast<size_t>(i * o.ldx + k)]) *
+                              o.z[static_cast<size_t>(j / kGemmPanelCols * o.ldz +
+                                                      k * kGemmPanelCols + j % kGemmPanelCols)];
+          want += prod;
+          mag += std::fabs(prod);
+        }
+        ASSERT_NEAR(c[static_cast<size_t>(i * p.n + j)], want, 1e-6 * mag + 1e-6);
+      }
+  }
 }
 
-TEST(Gemm, Avx2MatchesDoubleOnAllTails) {
+void expect_same_as_scalar(GemmFn fn) {
+  for (GemmStore store : {GemmStore::kRowMajor, GemmStore::kTransposed})
+    for (GemmTriangle tri :
+         {GemmTriangle::kFull, GemmTriangle::kColumnsUpToRow, GemmTriangle::kDepthUpToRow})
+      for (int64_t m : {1, 5, 6, 12, 13, 30})
+        for (int64_t n : {1, 7, 16, 17, 33, 64})
+          for (int64_t k : {1, 9, 40}) {
+            const Problem p{m, n, tri == GemmTriangle::kDepthUpToRow ? m + k : k, store, tri};
+            const Operands o = operands(p);
+            ASSERT_EQ(run(fn, p, o), run(gemm_f32_scalar, p, o))
+                << "m=" << m << " n=" << n << " k=" << p.k << " store=" << static_cast<int>(store)
+                << " triangle=" << static_cast<int>(tri);
+          }
+}
+
+TEST(Gemm, Avx2BitIdenticalToScalar) {
   if (!cpu_features().use_avx2()) GTEST_SKIP() << "CPU without AVX2+FMA: AVX2 GEMM not tested";
-  for (int64_t tokens : {1, 3, 4, 5, 8, 11})
-    for (int64_t rows : {1, 2, 3, 4, 7, 48})
-      for (int64_t k : {1, 7, 8, 9, 64, 260}) check(gemm_f32_avx2, Problem{tokens, rows, k});
+  expect_same_as_scalar(gemm_f32_avx2);
+}
+
+TEST(Gemm, Avx512BitIdenticalToScalar) {
+  if (!cpu_features().use_avx512()) GTEST_SKIP() << "CPU without AVX-512F: kernel not tested";
+  expect_same_as_scalar(gemm_f32_avx512);
+}
+
+TEST(Gemm, PackingPlacesEveryValue) {
+  const int64_t k = 21, n = 37, lds = 40;
+  std::vector<float> src(static_cast<size_t>(n * lds));
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i);
+  std::vector<float> direct(static_cast<size_t>(packed_z_size(k, n)), -1.0f), transposed = direct;
+  pack_z(src.data(), lds, k, n, direct.data(), 0, 2);                 // src as k × n
+  pack_z_transposed(src.data(), lds, k, n, transposed.data(), 0, 1);  // src as n × k, in 2 calls
+  pack_z_transposed(src.data(), lds, k, n, transposed.data(), 1, 2);
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < n; ++j) {
+      const size_t at = static_cast<size_t>(j / kGemmPanelCols * k * kGemmPanelCols +
+                                            kk * kGemmPanelCols + j % kGemmPanelCols);
+      ASSERT_EQ(direct[at], src[static_cast<size_t>(kk * lds + j)]);
+      ASSERT_EQ(transposed[at], src[static_cast<size_t>(j * lds + kk)]);
+    }
 }
 
 }  // namespace
