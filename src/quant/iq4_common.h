@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "quant/block_layouts.h"
+#include "quant/scale_fit.h"
 
 namespace qmix::iq4 {
 
@@ -16,9 +17,10 @@ float super_block_sigma2(const float* x, int n);
 
 // Best scale d for 32 values: the largest magnitude at codebook entry -127 or +127 scales
 // (the latter searched over 15 nearby scales), keeping the weighted least-squares optimum.
-// `levels` receives the codebook indices at the starting scale (ggml's side effect).
-// Groups below ggml's epsilon give d = 0 and levels 0.
-float fit_block(const float* x, const float* w, uint8_t* levels);
+// Groups below ggml's epsilon give d = 0. The 16 candidates run in AVX2 lanes where `isa`
+// says so (scale_fit_lanes.h), with the same result.
+float fit_block(const float* x, const float* w,
+                scale_fit::FitIsa isa = scale_fit::default_fit_isa());
 
 // Codebook index of every value at inverse scale id.
 void levels_at(const float* x, int n, float id, uint8_t* levels);

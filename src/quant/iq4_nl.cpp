@@ -20,7 +20,7 @@ void quantize_row_reference(const float* src, void* dst, int64_t n, const float*
     const float* x = src + ib * kQK;
     iq4::block_weights(x, imatrix != nullptr ? imatrix + ib * kQK : nullptr,
                        iq4::super_block_sigma2(x, kQK), kQK, w);
-    const float d = iq4::fit_block(x, w, levels);
+    const float d = iq4::fit_block(x, w);
     y[ib].d = fp32_to_fp16(d);
     iq4::levels_at(x, kQK, d != 0 ? 1 / d : 0, levels);
     legacy::pack_nibbles(levels, y[ib].qs);

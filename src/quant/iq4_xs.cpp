@@ -29,7 +29,7 @@ void quantize_super_block(const float* x, const float* qw, BlockIQ4XS& y) {
   float max_scale = 0, amax_scale = 0;
   for (int ib = 0; ib < kSubBlocks; ++ib) {
     iq4::block_weights(x + ib * kQK, qw != nullptr ? qw + ib * kQK : nullptr, sigma2, kQK, w);
-    scales[ib] = iq4::fit_block(x + ib * kQK, w, levels);
+    scales[ib] = iq4::fit_block(x + ib * kQK, w);
     if (std::fabs(scales[ib]) > amax_scale) {
       amax_scale = std::fabs(scales[ib]);
       max_scale = scales[ib];

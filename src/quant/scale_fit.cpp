@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "core/cpu.h"
 #include "core/error.h"
+#include "quant/scale_fit_lanes.h"
 
 namespace qmix::scale_fit {
 namespace {
@@ -28,7 +30,33 @@ WeightedSums symmetric_sums(const float* x, const float* w, int n, int nmax, flo
   return s;
 }
 
+// fit_symmetric's 18 scan scales, eight per call of the lane kernel; the first candidate that
+// beats the best so far (in the scalar order) is taken, exactly as the scalar loop does.
+float scan_symmetric_lanes(const float* x, const float* w, int n, int nmax, float max, float scale,
+                           float best, uint8_t* levels) {
+  float iscales[24] = {};
+  int count = 0;
+  for (int is = -9; is <= 9; ++is)
+    if (is != 0)
+      iscales[count++] = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
+  lanes::SymmetricLanes sums;
+  for (int first = 0; first < count; first += lanes::kLanes) {
+    lanes::symmetric_candidates_avx2(x, w, n, nmax, iscales + first, sums);
+    for (int k = 0; k < std::min(lanes::kLanes, count - first); ++k) {
+      const float sumlx = sums.sumlx[k], suml2 = sums.suml2[k];
+      if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+        symmetric_sums(x, w, n, nmax, iscales[first + k], levels);
+        scale = sumlx / suml2;
+        best = scale * sumlx;
+      }
+    }
+  }
+  return scale;
+}
+
 }  // namespace
+
+FitIsa default_fit_isa() { return cpu_features().use_avx2() ? FitIsa::kAvx2 : FitIsa::kScalar; }
 
 float mean_square(const float* x, int64_t n) {
   float sum = 0;
@@ -40,7 +68,7 @@ void importance_weights(const float* x, const float* qw, float sigma2, int n, fl
   for (int i = 0; i < n; ++i) w[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
 }
 
-float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* levels) {
+float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* levels, FitIsa isa) {
   float max = 0, amax = 0;
   for (int i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
@@ -56,6 +84,7 @@ float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* le
   const WeightedSums first = symmetric_sums(x, w, n, nmax, static_cast<float>(-nmax) / max, levels);
   float scale = first.suml2 != 0 ? first.sumlx / first.suml2 : 0.0f;
   float best = scale * first.sumlx;
+  if (isa == FitIsa::kAvx2) return scan_symmetric_lanes(x, w, n, nmax, max, scale, best, levels);
   for (int is = -9; is <= 9; ++is) {
     if (is == 0) continue;
     const float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
@@ -120,10 +149,43 @@ bool affine_candidate(const float* x, const float* w, int n, int nmax, const Aff
   return true;
 }
 
+// The state of fit_affine's scan: the best levels, their scale and min and error.
+struct AffineBest {
+  float scale, min, error;
+};
+
+// fit_affine's scan with eight steps per call of the lane kernel. The scalar loop rescans from
+// the best min found so far, so when a step moves the min the steps after it are evaluated
+// again from there; steps that keep it stay valid.
+void scan_affine_lanes(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
+                       float max, float sum_w, float sum_x, AffineBest& best, uint8_t* levels) {
+  lanes::AffineBatch batch{x, w, n, nmax, scan, best.min, max, sum_w, sum_x, 0};
+  lanes::AffineLanes out;
+  int is = 0;
+  while (is <= scan.nstep) {
+    batch.first_step = is;
+    batch.min = best.min;
+    lanes::affine_candidates_avx2(batch, out);
+    const int count = std::min(lanes::kLanes, scan.nstep + 1 - is);
+    int next = is + count;
+    for (int k = 0; k < count; ++k) {
+      if (!out.valid[k] || !(out.error[k] < best.error)) continue;
+      for (int i = 0; i < n; ++i) levels[i] = static_cast<uint8_t>(out.level[i][k]);
+      const bool moved = std::bit_cast<uint32_t>(out.min[k]) != std::bit_cast<uint32_t>(best.min);
+      best = {out.scale[k], out.min[k], out.error[k]};
+      if (moved) {
+        next = is + k + 1;
+        break;
+      }
+    }
+    is = next;
+  }
+}
+
 }  // namespace
 
 float fit_affine(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
-                 uint8_t* levels, float* offset) {
+                 uint8_t* levels, float* offset, FitIsa isa) {
   float min = x[0], max = x[0];
   float sum_w = w[0];
   float sum_x = sum_w * x[0];
@@ -144,6 +206,12 @@ float fit_affine(const float* x, const float* w, int n, int nmax, const AffineSc
   for (int i = 0; i < n; ++i)
     levels[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
   float best_error = affine_error(x, w, n, levels, scale, min, scan.norm);
+  if (isa == FitIsa::kAvx2 && n <= lanes::kMaxValues) {
+    AffineBest best{scale, min, best_error};
+    scan_affine_lanes(x, w, n, nmax, scan, max, sum_w, sum_x, best, levels);
+    *offset = -best.min;
+    return best.scale;
+  }
   uint8_t trial[256];
   QMIX_CHECK(n <= 256);
   for (int is = 0; is <= scan.nstep; ++is) {

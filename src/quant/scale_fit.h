@@ -18,6 +18,11 @@ inline int nearest_int(float v) {
   return static_cast<int>(std::bit_cast<uint32_t>(shifted) & 0x007fffffu) - 0x00400000;
 }
 
+// Which kernels evaluate a fit's candidate scales: the scalar loop, or eight candidates at a
+// time in AVX2 lanes (scale_fit_lanes.h). Both return the same bytes.
+enum class FitIsa { kScalar, kAvx2 };
+FitIsa default_fit_isa();  // AVX2 where the CPU has it (and QMIX_FORCE_SCALAR is unset)
+
 // Mean of x^2 over a row (float accumulation in order, as ggml).
 float mean_square(const float* x, int64_t n);
 
@@ -27,7 +32,8 @@ void importance_weights(const float* x, const float* qw, float sigma2, int n, fl
 // x ≈ d * (L[i] - nmax) with L[i] in [0, 2*nmax): ggml's make_qx_quants (rmse_type 1) with
 // weights: round at -nmax/max, then try 18 nearby scales and keep the weighted
 // least-squares best. Returns d; an (almost) all-zero group gives d = 0, L = 0.
-float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* levels);
+float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* levels,
+                    FitIsa isa = default_fit_isa());
 
 // The scan of an affine fit: inverse scales (rmin + rdelta * is + nmax) / range for is in
 // [0, nstep], each followed by a weighted least-squares scale and min for its levels.
@@ -50,7 +56,7 @@ inline constexpr AffineScan kAffineScanImatrix{-0.9f, 0.05f, 36, ErrorNorm::kSqu
 // x ≈ d * L[i] - m with L[i] in [0, nmax], m >= 0 (n <= 256): ggml's make_qkx2_quants /
 // make_qkx3_quants with weights. Returns d and stores m in *offset.
 float fit_affine(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
-                 uint8_t* levels, float* offset);
+                 uint8_t* levels, float* offset, FitIsa isa = default_fit_isa());
 inline float fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* levels,
                         float* offset) {
   return fit_affine(x, w, n, nmax, kAffineScanImatrix, levels, offset);

@@ -1,0 +1,48 @@
+// Candidate scales of the scale fits (scale_fit.cpp, iq4_common.cpp) evaluated eight at a time,
+// one candidate per AVX2 lane. Each lane runs the scalar code's float steps over the values in
+// the same order, so every candidate's sums (and hence the fit) are bit-identical to the scalar
+// reference; only the in-order choice among candidates stays scalar.
+#pragma once
+
+#include <cstdint>
+
+#include "quant/scale_fit.h"
+
+namespace qmix::scale_fit::lanes {
+
+inline constexpr int kLanes = 8;
+inline constexpr int kMaxValues = 32;  // the lane kernels keep one group's levels per lane
+
+// ---- fit_affine's scan: candidate is = first_step + k at the current min.
+struct AffineBatch {
+  const float* x;
+  const float* w;
+  int n;  // <= kMaxValues
+  int nmax;
+  AffineScan scan;
+  float min, max;  // the group's max and the scan's current min
+  float sum_w, sum_x;
+  int first_step;
+};
+struct AffineLanes {
+  float scale[kLanes], min[kLanes], error[kLanes];
+  bool valid[kLanes];  // false where the least-squares fit is degenerate
+  alignas(32) float level[kMaxValues][kLanes];
+};
+void affine_candidates_avx2(const AffineBatch& batch, AffineLanes& out);
+
+// ---- fit_symmetric's scan: weighted sums at eight inverse scales.
+struct SymmetricLanes {
+  float sumlx[kLanes], suml2[kLanes];
+};
+void symmetric_candidates_avx2(const float* x, const float* w, int n, int nmax,
+                               const float* iscales, SymmetricLanes& out);
+
+// ---- iq4's block fit: Σ w q x and Σ w q² with q the codebook value nearest id * x.
+struct CodebookLanes {
+  float sumqx[kLanes], sumq2[kLanes];
+};
+void codebook_candidates_avx2(const float* x, const float* w, int n, const int8_t* values,
+                              const float* ids, CodebookLanes& out);
+
+}  // namespace qmix::scale_fit::lanes
