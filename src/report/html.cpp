@@ -31,6 +31,15 @@ std::string escape(std::string_view text) {
   return out;
 }
 
+namespace {
+// Numbers ("5.355", "+0.012", "[-0.1, 0.2]", "95.0 %") are right-aligned; text is not.
+bool looks_numeric(const std::string& cell) {
+  if (cell.empty()) return false;
+  const char c = cell[0] == '[' && cell.size() > 1 ? cell[1] : cell[0];
+  return (c >= '0' && c <= '9') || c == '+' || c == '-' || cell == "–";
+}
+}  // namespace
+
 void HtmlReport::heading(const std::string& text, const std::string& id) {
   if (id.empty())
     body_ += fmt::format("<h2>{}</h2>\n", escape(text));
@@ -57,7 +66,9 @@ void HtmlReport::table(const std::vector<std::string>& header,
   body_ += "</tr>\n";
   for (const auto& row : rows) {
     body_ += "<tr>";
-    for (const std::string& cell : row) body_ += fmt::format("<td>{}</td>", escape(cell));
+    for (const std::string& cell : row)
+      body_ +=
+          fmt::format("<td{}>{}</td>", looks_numeric(cell) ? " class=\"n\"" : "", escape(cell));
     body_ += "</tr>\n";
   }
   body_ += "</table>\n";
@@ -67,8 +78,8 @@ std::string HtmlReport::render() const {
   constexpr const char* kStyle =
       "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
       "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
-      "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-      "th{background:#eef}td:first-child,th:first-child{text-align:left}"
+      "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}"
+      "td.n{text-align:right;white-space:nowrap}th{background:#eef}"
       "pre{background:#f6f6f6;padding:1em;overflow-x:auto}svg{margin:0.5em 0}";
   return fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{0}</title>\n"

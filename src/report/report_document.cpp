@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/atomic_file.h"
 #include "core/mapped_file.h"
@@ -51,6 +52,20 @@ std::optional<double> number_or_none(const json& v) {
   return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
 }
 
+// "ffn_down.weight" → "ffn_down": the column labels stay short (biases keep their suffix).
+std::string short_kind(std::string kind) {
+  constexpr std::string_view kWeight = ".weight";
+  if (kind.size() > kWeight.size() && kind.ends_with(kWeight))
+    kind.resize(kind.size() - kWeight.size());
+  return kind;
+}
+
+std::vector<std::string> short_kinds(const std::vector<std::string>& kinds) {
+  std::vector<std::string> out;
+  for (const std::string& k : kinds) out.push_back(short_kind(k));
+  return out;
+}
+
 void ratio_heat_map(HtmlReport& r, const json& j) {
   std::set<int> blocks;
   std::vector<std::string> kinds;
@@ -72,8 +87,8 @@ void ratio_heat_map(HtmlReport& r, const json& j) {
       cells.back().push_back(it == ratio.end() ? std::nullopt : std::optional<double>(it->second));
     }
   }
-  r.raw(heat_map("Ratio heat map, block × tensor kind (red: domain needs more)", rows, kinds, cells,
-                 1.0));
+  r.raw(heat_map("Ratio heat map, block × tensor kind (red: domain needs more)", rows,
+                 short_kinds(kinds), cells, 1.0));
 }
 
 // Zones of consecutive blocks (imatrix compare --zones): the geometric-mean ratio per kind.
@@ -91,7 +106,8 @@ void zone_chart(HtmlReport& r, const json& j) {
       cells.back().push_back(number_or_none(z["ratio"].value(kinds[k], json())));
     cells.back().push_back(number_or_none(z["all"]));
   }
-  r.raw(heat_map("Zone chart: ratio per zone of blocks (geometric mean)", rows, kinds, cells, 1.0));
+  r.raw(heat_map("Zone chart: ratio per zone of blocks (geometric mean)", rows, short_kinds(kinds),
+                 cells, 1.0));
 }
 
 void imatrix_section(HtmlReport& r, const json& j, int top) {
@@ -169,9 +185,11 @@ void recipe_section(HtmlReport& r, const std::string& text, const std::string& n
 }
 
 void variants_section(HtmlReport& r, const json& text, size_t index) {
-  r.heading("Variants on " + text.value("text", ""), fmt::format("variants-{}", index + 1));
+  const std::string name = std::filesystem::path(text.value("text", "")).filename().string();
+  r.heading("Variants on " + name, fmt::format("variants-{}", index + 1));
   std::vector<std::vector<std::string>> rows;
   std::vector<Point> kld, ppl;
+  bool base = true;  // the first model is the base: KLD 0 by definition, kept out of the plots
   for (const json& v : text["variants"]) {
     const bool has_kld = v.contains("kld");
     rows.push_back({v.value("model", ""), fmt::format("{:.2f}", mib(v["bytes"])),
@@ -179,12 +197,14 @@ void variants_section(HtmlReport& r, const json& text, size_t index) {
                     has_kld ? fmt_num(v["kld"]["kld"]["mean"], "{:.5f}") : "–",
                     has_kld ? fmt_num(v["kld"]["kld_quantiles"]["p99"], "{:.5f}") : "–",
                     has_kld ? fmt_num(v["kld"]["same_top_pct"], "{:.2f}") : "–"});
+    if (std::exchange(base, false)) continue;
     ppl.push_back({v.value("bpw", 0.0), v.value("ppl", 0.0), v.value("model", "")});
     if (has_kld)
       kld.push_back(
           {v.value("bpw", 0.0), v["kld"]["kld"].value("mean", 0.0), v.value("model", "")});
   }
   r.table({"model", "MiB", "bpw", "PPL", "±", "KLD mean", "KLD p99", "same top %"}, rows);
+  r.paragraph("The plots leave out the base model (first row); lower left is better.");
   r.raw(scatter_plot("Pareto: bpw vs KLD (dashed: Pareto front)", "bits per weight", "KLD", kld));
   r.raw(scatter_plot("Pareto: bpw vs PPL (dashed: Pareto front)", "bits per weight", "PPL", ppl));
   std::vector<std::vector<std::string>> pairs;

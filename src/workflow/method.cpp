@@ -39,6 +39,10 @@ WorkflowPaths workflow_paths(const WorkflowConfig& c) {
 
 namespace {
 
+// Part of every step's parameters: bump it when a step's outputs change meaning or form (new
+// report sections, other file contents), so that existing output directories are redone.
+constexpr int kMethodVersion = 2;
+
 // What every step's action refers to, shared by the steps (they may outlive the caller's config).
 struct Method {
   WorkflowConfig config;
@@ -214,6 +218,7 @@ std::vector<Step> method_steps(const WorkflowConfig& config) {
   add_recipes(s, m);
   add_variants(s, m);
   add_results(s, m);
+  for (Step& step : s) step.params = fmt::format("method/{} {}", kMethodVersion, step.params);
   return s;
 }
 

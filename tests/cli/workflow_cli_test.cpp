@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "testutil/testutil.h"
 
@@ -140,6 +141,63 @@ TEST_F(WorkflowCli, FailingStepKeepsEarlierOutputs) {
   const json state = json::parse(test::read_text(dir_ / "out" / "workflow-state.json"));
   EXPECT_TRUE(state["steps"].contains("quantize.Q4_K_M-imat"));
   EXPECT_FALSE(state["steps"].contains("quantize.Q4_K_M-L2"));
+}
+
+// Chromium from Debian (scripts/install-deps.sh installs it for scripts/test.sh), if present.
+std::optional<std::string> chromium() {
+  for (const char* name : {"chromium", "chromium-browser"}) {
+    const auto r = test::run_command(fmt::format("command -v {}", name));
+    if (r.exit_code == 0 && !r.out.empty()) return r.out.substr(0, r.out.find('\n'));
+  }
+  return std::nullopt;
+}
+
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+// The generated report as a browser sees it: the DOM after parsing (not our own string), and a
+// screenshot that is a real picture.
+TEST_F(WorkflowCli, ReportRendersInChromium) {
+  const auto browser = chromium();
+  if (!browser)
+    GTEST_SKIP() << "skipped: chromium is not installed (QMIX_WITH_BROWSER=1 bash "
+                    "scripts/install-deps.sh installs it)";
+  write_config(2);
+  const auto run_result = run();
+  ASSERT_EQ(run_result.exit_code, 0) << run_result.err;
+  const fs::path report = dir_ / "out" / "report.html";
+  const std::string flags =
+      fmt::format("--headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir={}",
+                  (dir_ / "chromium-profile").string());
+  const auto dom = test::run_command(
+      fmt::format("{} {} --dump-dom file://{} 2>/dev/null", *browser, flags, report.string()));
+  ASSERT_EQ(dom.exit_code, 0);
+  const std::string& d = dom.out;
+  EXPECT_NE(d.find("<title>qmix workflow: tiny</title>"), std::string::npos) << d.substr(0, 300);
+  for (const char* id : {"model", "importance", "recipe", "variants-1", "fit"})
+    EXPECT_EQ(count(d, fmt::format("<h2 id=\"{}\">", id)), 1u) << id;
+  // Type histogram, bits per block, ratio heat map, zone chart, two Pareto plots.
+  EXPECT_EQ(count(d, "<svg"), 6u);
+  for (size_t at = d.find("<svg"); at != std::string::npos; at = d.find("<svg", at + 1)) {
+    const std::string svg = d.substr(at, d.find("</svg>", at) - at);
+    EXPECT_GT(count(svg, "<rect") + count(svg, "<circle"), 1u) << svg.substr(0, 200);
+    EXPECT_GT(count(svg, "<text"), 2u);
+  }
+  EXPECT_GE(count(d, "<table>"), 6u);  // types, top-N, recipe, variants, paired, fit
+  EXPECT_EQ(d.find("<script"), std::string::npos);
+
+  const fs::path png = dir_ / "report.png";
+  const auto shot =
+      test::run_command(fmt::format("{} {} --window-size=1100,2400 --screenshot={} "
+                                    "file://{} 2>/dev/null",
+                                    *browser, flags, png.string(), report.string()));
+  ASSERT_EQ(shot.exit_code, 0);
+  const auto bytes = test::read_bytes(png);
+  ASSERT_GT(bytes.size(), 20000u);  // a blank page compresses to a few KB
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()) + 1, 3), "PNG");
 }
 
 }  // namespace
