@@ -283,7 +283,7 @@ Expected<WorkflowConfig> parse_workflow_config(std::string_view toml_text, const
 
 Expected<WorkflowConfig> load_workflow_config(const fs::path& path) {
   QMIX_TRY_ASSIGN(const std::string text, report::read_text_file(path));
-  return parse_workflow_config(text, fs::absolute(path).lexically_normal());
+  return parse_workflow_config(text, path.lexically_normal());
 }
 
 }  // namespace qmix::workflow

@@ -27,7 +27,7 @@ std::string hash_text(std::string_view text) {
   return hex64(XXH3_64bits(text.data(), text.size()));
 }
 
-Expected<FileFingerprint> FileHasher::fingerprint(const fs::path& path) {
+Expected<FileFingerprint> FileHasher::fingerprint(const fs::path& path, const std::string& key) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
   if (ec) return make_error(ErrorCode::kNotFound, "{}: {}", path.string(), ec.message());
@@ -35,7 +35,6 @@ Expected<FileFingerprint> FileHasher::fingerprint(const fs::path& path) {
   if (ec) return make_error(ErrorCode::kIo, "{}: {}", path.string(), ec.message());
   const int64_t mtime_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
-  const std::string key = path.generic_string();
   const auto it = known_.find(key);
   if (it != known_.end() && it->second.size == size && it->second.mtime_ns == mtime_ns)
     return it->second;

@@ -26,14 +26,14 @@ std::string hash_text(std::string_view text);
 
 class FileHasher {
  public:
-  // `known`: fingerprints from an earlier run, by path (generic string).
+  // `known`: fingerprints from an earlier run, by key (the state file's name for a path).
   explicit FileHasher(std::map<std::string, FileFingerprint> known = {})
       : known_(std::move(known)) {}
-  // The file's fingerprint, reusing a known hash when size and mtime are unchanged.
-  Expected<FileFingerprint> fingerprint(const std::filesystem::path& path);
-  // Forgets a path (it was just rewritten; its mtime may not have moved within the clock's
+  // The file's fingerprint, reusing the hash known under `key` when size and mtime are unchanged.
+  Expected<FileFingerprint> fingerprint(const std::filesystem::path& path, const std::string& key);
+  // Forgets a key (its file was just rewritten; its mtime may not have moved within the clock's
   // resolution).
-  void forget(const std::filesystem::path& path) { known_.erase(path.generic_string()); }
+  void forget(const std::string& key) { known_.erase(key); }
 
  private:
   std::map<std::string, FileFingerprint> known_;

@@ -72,7 +72,8 @@ class Run {
         state_(std::move(state)),
         hasher_(state_.known_files()),
         producer_(std::move(producer)),
-        from_(from) {}
+        from_(from),
+        state_dir_(fs::absolute(state_file).lexically_normal().parent_path()) {}
 
   RunReport execute();
 
@@ -92,13 +93,22 @@ class Run {
   std::map<std::string, size_t> producer_;
   size_t from_;
   std::set<size_t> pending_;  // dry run: steps that would run (their outputs are not final)
+  fs::path state_dir_;
+
+  // How the state file names a path.
+  std::string key(const fs::path& path) const {
+    return fs::absolute(path).lexically_normal().lexically_proximate(state_dir_).generic_string();
+  }
+  Expected<FileFingerprint> fingerprint(const fs::path& path) {
+    return hasher_.fingerprint(path, key(path));
+  }
 };
 
 std::optional<std::string> Run::changed_file(const std::map<std::string, FileFingerprint>& recorded,
                                              const fs::path& path, std::string_view what) {
-  const auto it = recorded.find(path.generic_string());
+  const auto it = recorded.find(key(path));
   if (it == recorded.end()) return fmt::format("new {} {}", what, path.string());
-  auto now = hasher_.fingerprint(path);
+  auto now = fingerprint(path);
   if (!now.ok()) return fmt::format("{} {} is missing", what, path.string());
   if (now->hash != it->second.hash) return fmt::format("{} {} changed", what, path.string());
   return std::nullopt;
@@ -130,14 +140,14 @@ Status Run::record(size_t i, double seconds) {
   r.params_hash = hash_text(step.params);
   r.seconds = seconds;
   for (const fs::path& in : step.inputs) {
-    QMIX_TRY_ASSIGN(r.inputs[in.generic_string()], hasher_.fingerprint(in));
+    QMIX_TRY_ASSIGN(r.inputs[key(in)], fingerprint(in));
   }
   for (const fs::path& out : step.outputs) {
-    hasher_.forget(out);  // just rewritten: hash the new bytes
-    auto f = hasher_.fingerprint(out);
+    hasher_.forget(key(out));  // just rewritten: hash the new bytes
+    auto f = fingerprint(out);
     if (!f.ok())
       return make_error(ErrorCode::kInternal, "did not write its output {}", out.string());
-    r.outputs[out.generic_string()] = *f;
+    r.outputs[key(out)] = *f;
   }
   state_.steps[step.id] = std::move(r);
   return save_state(state_, state_file_);

@@ -20,8 +20,10 @@ inline constexpr std::string_view kStateSchema = "qmix.workflow-state/1";
 
 struct StepRecord {
   std::string params_hash;
-  std::map<std::string, FileFingerprint> inputs;   // by path (generic string)
-  std::map<std::string, FileFingerprint> outputs;  // by path (generic string)
+  // By path relative to the state file's directory (so the working directory a run starts in
+  // does not matter).
+  std::map<std::string, FileFingerprint> inputs;
+  std::map<std::string, FileFingerprint> outputs;
   double seconds = 0;
 };
 

@@ -42,7 +42,7 @@ class RunnerTest : public ::testing::Test {
       return s;
     };
     const auto length = [](const std::string& s) { return std::to_string(s.size()); };
-    const fs::path a = dir_ / "a.txt", b = dir_ / "b.txt", out = dir_ / "out";
+    const fs::path a = root_ / "a.txt", b = root_ / "b.txt", out = root_ / "out";
     std::vector<Step> s;
     s.push_back({"upper",
                  "upper-case a",
@@ -89,9 +89,10 @@ class RunnerTest : public ::testing::Test {
     return m;
   }
 
-  fs::path state_file() const { return dir_ / "out" / "state.json"; }
+  fs::path state_file() const { return root_ / "out" / "state.json"; }
 
   test::TempDir dir_;
+  fs::path root_ = dir_.path();  // how the steps name the directory
   std::map<std::string, int> runs_;
   std::string fail_;
 };
@@ -112,7 +113,7 @@ TEST_F(RunnerTest, FirstRunRunsEverythingThenNothingIsRedone) {
   const auto state = load_state(state_file());
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->steps.size(), 4u);
-  EXPECT_EQ(state->steps.at("upper").outputs.at((dir_ / "out" / "upper.txt").generic_string()).hash,
+  EXPECT_EQ(state->steps.at("upper").outputs.at("upper.txt").hash,  // relative to the state file
             *hash_file(dir_ / "out" / "upper.txt"));
 }
 
@@ -231,6 +232,16 @@ TEST_F(RunnerTest, CorruptStateFileIsAnError) {
   const auto r = run_workflow(steps(), state_file(), {});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("not valid JSON"), std::string::npos);
+}
+
+TEST_F(RunnerTest, StartingElsewhereChangesNothing) {
+  run(steps());
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_.path());
+  root_ = ".";  // the same files, named relative to another working directory
+  const RunReport r = run(steps());
+  fs::current_path(cwd);
+  for (const StepOutcome& o : r.steps) EXPECT_EQ(o.action, StepAction::kSkipped) << o.id;
 }
 
 TEST(FileHash, KnownXxh3Values) {
