@@ -3,6 +3,7 @@
 //   qmix bench quantize IN.gguf TYPE [--imatrix F] [--baseline 'CMD']            MiB/s of input
 //   qmix bench perplexity MODEL -f TEXT --chunks N [--ctx 512] [--baseline 'CMD'] tokens/s
 //   qmix bench pp MODEL [--ctx 512] [--threads 1 2]          engine prompt processing, in process
+//   qmix bench imatrix MODEL -f TEXT [--chunks 4]      imatrix observer overhead, in process
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -189,6 +190,7 @@ void register_bench_perplexity(CLI::App& bench, CommandTable& table) {
 }  // namespace
 
 void register_bench_pp(CLI::App& bench, CommandTable& table);
+void register_bench_imatrix(CLI::App& bench, CommandTable& table);
 
 void register_bench(CLI::App& app, CommandTable& table) {
   CLI::App* bench =
@@ -198,6 +200,7 @@ void register_bench(CLI::App& app, CommandTable& table) {
   register_bench_quantize(*bench, table);
   register_bench_perplexity(*bench, table);
   register_bench_pp(*bench, table);
+  register_bench_imatrix(*bench, table);
 }
 
 }  // namespace qmix::cli

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -242,6 +243,135 @@ TEST(ImatrixCli, CollectFromJsonlChatRecords) {
       run_command(fmt::format("{} perplexity {} -f {} --format csv", qmix(), model, jsonl)),
       "--format must be text or jsonl");
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// The collection options of issue #10 end to end through the CLI on a small synthetic model.
+class ImatrixCollectCli : public testing::Test {
+ protected:
+  static constexpr int kCtx = 32;
+  void SetUp() override {
+    SynthSpec spec;
+    spec.layers = 2;
+    spec.hidden = 128;
+    spec.ffn = 256;
+    spec.vocab = 300;
+    ASSERT_TRUE(write_synthetic_model(spec, model_).ok());
+  }
+  // Token ids for chunks [first, first + n) of one fixed stream, as a --tokens file.
+  std::string ids_file(int first, int n, const std::string& name) {
+    std::string ids;
+    for (int i = first * kCtx; i < (first + n) * kCtx; ++i)
+      ids += fmt::format("{}\n", (i * 7 + i / 5) % 300);
+    test::write_bytes(dir_ / name, ids.data(), ids.size());
+    return (dir_ / name).string();
+  }
+  test::CommandResult collect(const std::string& ids, const std::string& out,
+                              const std::string& extra = "") {
+    return run_command(fmt::format("{} imatrix collect {} --tokens {} -c {} -t 2 -o {} {}", qmix(),
+                                   model_.string(), ids, kCtx, out, extra));
+  }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+
+  TempDir dir_;
+  std::filesystem::path model_ = dir_ / "m.gguf";
+};
+
+// Sums stored as F32 (GGUF) after different addition orders agree to float precision.
+void expect_same_sums(const Imatrix& a, const Imatrix& b) {
+  ASSERT_EQ(a.entries.size(), b.entries.size());
+  for (size_t i = 0; i < a.entries.size(); ++i) {
+    const auto &x = a.entries[i], &y = b.entries[i];
+    SCOPED_TRACE(x.name);
+    ASSERT_EQ(x.name, y.name);
+    EXPECT_EQ(x.counts, y.counts);
+    ASSERT_EQ(x.sum_sq.size(), y.sum_sq.size());
+    for (size_t j = 0; j < x.sum_sq.size(); ++j)
+      ASSERT_NEAR(x.sum_sq[j], y.sum_sq[j], 1e-5 * std::abs(y.sum_sq[j]) + 1e-12) << j;
+  }
+}
+
+// Ctrl-C after a periodic save keeps the complete chunks (with their per-chunk statistics);
+// --resume finishes the run, equal to one uninterrupted run; compare then has intervals.
+TEST_F(ImatrixCollectCli, InterruptSaveEveryResumeAndChunkStats) {
+  constexpr int kChunks = 400;
+  const std::string ids = ids_file(0, kChunks, "all.txt"), out = path("r.gguf");
+  const auto r = run_command(fmt::format(
+      "({} imatrix collect {} --tokens {} -c {} -t 2 -o {} --save-every 1 --chunk-stats & "
+      "pid=$!; while [ ! -e {} ]; do sleep 0.01; done; kill -INT $pid; wait $pid; echo rc=$?)",
+      qmix(), model_.string(), ids, kCtx, out, out));
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("interrupted: saved"), std::string::npos) << r.err;
+  auto partial = read_imatrix(out);
+  ASSERT_TRUE(partial.ok()) << partial.error().message;
+  EXPECT_GE(partial->chunk_count, 1);
+  EXPECT_LT(partial->chunk_count, kChunks);
+  for (const auto& e : partial->entries)
+    EXPECT_EQ(e.chunk_counts.size(), static_cast<size_t>(partial->chunk_count));
+
+  auto done = collect(ids, out, "--resume --chunk-stats");
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.out.find(fmt::format("{} chunks of {} tokens ({} new)", kChunks, kCtx,
+                                      kChunks - partial->chunk_count)),
+            std::string::npos)
+      << done.out;
+  ASSERT_EQ(collect(ids, path("one.gguf"), "--chunk-stats").exit_code, 0);
+  const auto resumed = read_imatrix(out), one = read_imatrix(path("one.gguf"));
+  ASSERT_TRUE(resumed.ok() && one.ok());
+  EXPECT_EQ(resumed->chunk_count, kChunks);
+  expect_same_sums(*resumed, *one);
+  for (const auto& e : resumed->entries) {
+    ASSERT_EQ(e.chunk_counts.size(), static_cast<size_t>(kChunks));
+    EXPECT_EQ(e.chunk_counts, one->find(e.name)->chunk_counts);
+  }
+
+  auto cmp = run_command(fmt::format("{} imatrix compare --json --bootstrap 200 {} {}", qmix(), out,
+                                     path("one.gguf")));
+  ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
+  const auto j = nlohmann::json::parse(cmp.out);
+  EXPECT_TRUE(j["has_intervals"].get<bool>());
+  for (const auto& t : j["tensors"]) {
+    EXPECT_NEAR(t["ratio"].get<double>(), 1.0, 1e-4);
+    EXPECT_LE(t["ci_low"].get<double>(), 1.0 + 1e-4);
+    EXPECT_GE(t["ci_high"].get<double>(), 1.0 - 1e-4);
+    EXPECT_LT(t["ci_low"].get<double>(), t["ci_high"].get<double>());
+  }
+}
+
+// Two corpora collected apart and merged equal one collection over both (merge weighs by rows);
+// the legacy .dat output keeps the means; output.weight only with --process-output.
+TEST_F(ImatrixCollectCli, MergeDatAndProcessOutput) {
+  const std::string a = ids_file(0, 2, "a.txt"), b = ids_file(2, 4, "b.txt"),
+                    both = ids_file(0, 6, "ab.txt");
+  ASSERT_EQ(collect(a, path("a.gguf")).exit_code, 0);
+  ASSERT_EQ(collect(b, path("b.dat")).exit_code, 0);
+  ASSERT_EQ(collect(both, path("ab.gguf")).exit_code, 0);
+  auto r = run_command(fmt::format("{} imatrix merge {} {} --chunk-size {} -o {}", qmix(),
+                                   path("a.gguf"), path("b.dat"), kCtx, path("merged.gguf")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto merged = read_imatrix(path("merged.gguf")), whole = read_imatrix(path("ab.gguf"));
+  ASSERT_TRUE(merged.ok() && whole.ok());
+  EXPECT_EQ(merged->chunk_count, 6);
+  expect_same_sums(*merged, *whole);
+
+  // .dat → GGUF: the means survive (the .dat stores E[x²] × calls).
+  r = run_command(fmt::format("{} imatrix convert --chunk-size {} {} {}", qmix(), kCtx,
+                              path("b.dat"), path("b.gguf")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = collect(b, path("b2.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto from_dat = read_imatrix(path("b.gguf")), direct = read_imatrix(path("b2.gguf"));
+  ASSERT_TRUE(from_dat.ok() && direct.ok());
+  expect_same_sums(*from_dat, *direct);
+
+  EXPECT_EQ(whole->find("output.weight"), nullptr);
+  ASSERT_EQ(collect(a, path("o.gguf"), "--process-output").exit_code, 0);
+  const auto with_output = read_imatrix(path("o.gguf"));
+  ASSERT_TRUE(with_output.ok());
+  const ImatrixEntry* out = with_output->find("output.weight");
+  ASSERT_NE(out, nullptr);
+  // Every position of every chunk goes through the output matrix when it is collected.
+  EXPECT_EQ(out->counts, std::vector<int64_t>{2 * kCtx});
+  EXPECT_EQ(with_output->entries.size(), whole->entries.size() + 1);
 }
 
 }  // namespace
