@@ -1,10 +1,14 @@
-// `qmix bench pp MODEL`: prompt-processing speed of the engine in this process, for each thread
-// count, on the default path (dequantized panels + f32 GEMM) and on the ggml-like path
-// (activations quantized to the dot partner, per-row dot kernels) as the in-run baseline.
+// `qmix bench pp MODEL [MODEL…]`: prompt-processing speed of the engine in this process, for
+// each thread count, on the default path (dequantized panels + f32 GEMM) and on the ggml-like
+// path (activations quantized to the dot partner, per-row dot kernels) as the in-run baseline.
+// Several models are measured interleaved run by run, with each one's time (wall and process
+// CPU) over the first model's in the same round: e.g. a hybrid against a dense model.
 #include <sys/resource.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/bench_runner.h"
@@ -16,8 +20,10 @@
 namespace qmix::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct PpArgs {
-  std::string model;
+  std::vector<std::string> models;
   int64_t ctx = 512;
   std::vector<int> threads{1, 2};
   int reps = 3;
@@ -25,46 +31,93 @@ struct PpArgs {
 };
 
 struct PpRow {
+  size_t model = 0;  // index into PpArgs::models
   int threads = 0;
   std::string path;
-  Spread seconds;
+  Spread seconds, cpu_seconds;
   double tokens_per_second = 0;
+  // Per repetition, this model's time over the first model's (same threads, path and round);
+  // empty for the first model.
+  Spread time_over_first, cpu_over_first;
 };
 
-Expected<PpRow> measure(const GgufModel& model, const PpArgs& a, int threads, MatmulMode mode) {
-  EngineOptions opt;
-  opt.threads = threads;
-  opt.mode = mode;
-  QMIX_TRY_ASSIGN(std::unique_ptr<Engine> engine, Engine::create(model, opt));
-  std::vector<int32_t> tokens(static_cast<size_t>(a.ctx));
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+struct Timed {
+  double wall = 0, cpu = 0;
+};
+
+Expected<Timed> time_eval(Engine& engine, std::span<const int32_t> tokens) {
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu = process_cpu_seconds();
+  QMIX_TRY(engine.eval(tokens, static_cast<int64_t>(tokens.size()) - 1));
+  return Timed{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               process_cpu_seconds() - cpu};
+}
+
+std::vector<int32_t> prompt(int64_t ctx, int64_t n_vocab) {
+  std::vector<int32_t> tokens(static_cast<size_t>(ctx));
   for (size_t i = 0; i < tokens.size(); ++i)
-    tokens[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<size_t>(engine->n_vocab()));
-  std::vector<double> times;
-  for (int r = 0; r <= a.reps; ++r) {  // the first run warms caches and page-ins
-    const auto start = std::chrono::steady_clock::now();
-    QMIX_TRY(engine->eval(tokens, a.ctx - 1));
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (r > 0) times.push_back(s);
+    tokens[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<size_t>(n_vocab));
+  return tokens;
+}
+
+// Every model at one thread count and path, interleaved run by run (after one warm-up run
+// each, which also pages the weights in), so that changing machine load hits all alike.
+Expected<std::vector<PpRow>> measure(const std::vector<GgufModel>& models, const PpArgs& a,
+                                     int threads, MatmulMode mode) {
+  std::vector<std::unique_ptr<Engine>> engines;
+  std::vector<std::vector<int32_t>> prompts;
+  for (const GgufModel& m : models) {
+    QMIX_TRY_ASSIGN(auto engine, Engine::create(m, {.threads = threads, .mode = mode}));
+    prompts.push_back(prompt(a.ctx, engine->n_vocab()));
+    QMIX_TRY(time_eval(*engine, prompts.back()));
+    engines.push_back(std::move(engine));
   }
-  PpRow row;
-  row.threads = threads;
-  row.path = mode == MatmulMode::kExactF32 ? "gemm" : "ggml-dots";
-  row.seconds = spread(times);
-  row.tokens_per_second = static_cast<double>(a.ctx) / row.seconds.median;
-  return row;
+  std::vector<std::vector<double>> wall(models.size()), cpu(models.size()),
+      wall_ratio(models.size()), cpu_ratio(models.size());
+  for (int r = 0; r < a.reps; ++r)
+    for (size_t m = 0; m < models.size(); ++m) {
+      QMIX_TRY_ASSIGN(const Timed t, time_eval(*engines[m], prompts[m]));
+      wall[m].push_back(t.wall);
+      cpu[m].push_back(t.cpu);
+      if (m == 0) continue;
+      wall_ratio[m].push_back(t.wall / wall[0].back());
+      cpu_ratio[m].push_back(t.cpu / cpu[0].back());
+    }
+  std::vector<PpRow> rows;
+  for (size_t m = 0; m < models.size(); ++m) {
+    PpRow row;
+    row.model = m;
+    row.threads = threads;
+    row.path = mode == MatmulMode::kExactF32 ? "gemm" : "ggml-dots";
+    row.seconds = spread(wall[m]);
+    row.cpu_seconds = spread(cpu[m]);
+    row.tokens_per_second = static_cast<double>(a.ctx) / row.seconds.median;
+    row.time_over_first = spread(wall_ratio[m]);
+    row.cpu_over_first = spread(cpu_ratio[m]);
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 Expected<std::vector<PpRow>> measure_all(const PpArgs& a) {
-  QMIX_TRY_ASSIGN(GgufModel model, GgufModel::open(a.model));
-  std::vector<PpRow> rows;
-  for (int t : a.threads) {
-    QMIX_TRY_ASSIGN(PpRow gemm, measure(model, a, t, MatmulMode::kExactF32));
-    rows.push_back(gemm);
-    if (a.skip_dots) continue;
-    QMIX_TRY_ASSIGN(PpRow dots, measure(model, a, t, MatmulMode::kQuantizedActivations));
-    rows.push_back(dots);
+  std::vector<GgufModel> models;
+  for (const auto& path : a.models) {
+    QMIX_TRY_ASSIGN(GgufModel m, GgufModel::open(path));
+    models.push_back(std::move(m));
   }
+  std::vector<PpRow> rows;
+  for (int t : a.threads)
+    for (MatmulMode mode : {MatmulMode::kExactF32, MatmulMode::kQuantizedActivations}) {
+      if (mode == MatmulMode::kQuantizedActivations && a.skip_dots) continue;
+      QMIX_TRY_ASSIGN(auto r, measure(models, a, t, mode));
+      rows.insert(rows.end(), r.begin(), r.end());
+    }
   return rows;
 }
 
@@ -74,36 +127,63 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(u.ru_maxrss) * 1024;
 }
 
+nlohmann::json spread_json(const Spread& s) {
+  return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
+}
+
+nlohmann::json rows_json(const PpArgs& a, const std::vector<PpRow>& rows) {
+  nlohmann::json j = {{"schema", "qmix.bench.pp/1"},
+                      {"model", a.models.front()},
+                      {"models", a.models},
+                      {"ctx", a.ctx},
+                      {"reps", a.reps},
+                      {"peak_rss_bytes", peak_rss_bytes()},
+                      {"rows", nlohmann::json::array()}};
+  for (const PpRow& r : rows) {
+    nlohmann::json row = {{"model", a.models[r.model]},
+                          {"threads", r.threads},
+                          {"path", r.path},
+                          {"seconds_median", r.seconds.median},
+                          {"seconds_min", r.seconds.min},
+                          {"seconds_max", r.seconds.max},
+                          {"cpu_seconds_median", r.cpu_seconds.median},
+                          {"tokens_per_second", r.tokens_per_second}};
+    if (r.model > 0) {
+      row["time_over_first"] = spread_json(r.time_over_first);
+      row["cpu_over_first"] = spread_json(r.cpu_over_first);
+    }
+    j["rows"].push_back(row);
+  }
+  return j;
+}
+
 int run_pp(const PpArgs& a) {
   auto rows = measure_all(a);
   if (!rows.ok()) return report_error(rows.error());
   if (a.json) {
-    nlohmann::json j = {{"schema", "qmix.bench.pp/1"},
-                        {"model", a.model},
-                        {"ctx", a.ctx},
-                        {"peak_rss_bytes", peak_rss_bytes()},
-                        {"rows", nlohmann::json::array()}};
-    for (const PpRow& r : *rows)
-      j["rows"].push_back({{"threads", r.threads},
-                           {"path", r.path},
-                           {"seconds_median", r.seconds.median},
-                           {"seconds_min", r.seconds.min},
-                           {"seconds_max", r.seconds.max},
-                           {"tokens_per_second", r.tokens_per_second}});
-    std::printf("%s\n", j.dump(1).c_str());
+    std::printf("%s\n", rows_json(a, *rows).dump(1).c_str());
     return 0;
   }
-  TextTable t({{"threads", Align::kRight},
+  TextTable t({{"model"},
+               {"threads", Align::kRight},
                {"path"},
                {"tokens/s", Align::kRight},
                {"s median", Align::kRight},
                {"min", Align::kRight},
-               {"max", Align::kRight}});
-  for (const PpRow& r : *rows)
-    t.add_row({std::to_string(r.threads), r.path, fmt::format("{:.1f}", r.tokens_per_second),
-               fmt::format("{:.3f}", r.seconds.median), fmt::format("{:.3f}", r.seconds.min),
-               fmt::format("{:.3f}", r.seconds.max)});
-  std::printf("%s: %lld-token prompt, %d timed runs each\n%speak RSS %s\n", a.model.c_str(),
+               {"max", Align::kRight},
+               {"CPU s", Align::kRight},
+               {"time / first", Align::kRight},
+               {"CPU / first", Align::kRight}});
+  for (const PpRow& r : *rows) {
+    const bool first = r.model == 0;
+    t.add_row({fs::path(a.models[r.model]).filename().string(), std::to_string(r.threads), r.path,
+               fmt::format("{:.1f}", r.tokens_per_second), fmt::format("{:.3f}", r.seconds.median),
+               fmt::format("{:.3f}", r.seconds.min), fmt::format("{:.3f}", r.seconds.max),
+               fmt::format("{:.3f}", r.cpu_seconds.median),
+               first ? "-" : fmt::format("{:.3f}", r.time_over_first.median),
+               first ? "-" : fmt::format("{:.3f}", r.cpu_over_first.median)});
+  }
+  std::printf("%lld-token prompt, %d timed runs each, models interleaved\n%speak RSS %s\n",
               static_cast<long long>(a.ctx), a.reps, t.render().c_str(),
               format_bytes(peak_rss_bytes()).c_str());
   return 0;
@@ -114,7 +194,9 @@ int run_pp(const PpArgs& a) {
 void register_bench_pp(CLI::App& bench, CommandTable& table) {
   auto a = std::make_shared<PpArgs>();
   CLI::App* sub = bench.add_subcommand("pp", "Engine prompt-processing tokens/s (in process)");
-  sub->add_option("model", a->model, "GGUF model")->required();
+  sub->add_option("models", a->models, "GGUF models, measured interleaved; ratios are to the first")
+      ->required()
+      ->expected(1, -1);
   sub->add_option("-c,--ctx", a->ctx, "prompt length")->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "thread counts to measure")->capture_default_str();
   sub->add_option("--reps", a->reps, "timed runs per row")->capture_default_str();
