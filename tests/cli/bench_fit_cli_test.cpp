@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/bench_runner.h"
+#include "model/synth.h"
 #include "testutil/testutil.h"
 
 namespace qmix {
@@ -47,6 +48,46 @@ TEST(BenchCli, FailingCommandsAreErrors) {
     EXPECT_EQ(r.exit_code, 1) << args;
     EXPECT_EQ(r.err.rfind("qmix: error: ", 0), 0u) << r.err;
   }
+}
+
+// The in-process benches run and report their keys (no timing is asserted: benches, not tests).
+TEST(BenchCli, ImatrixOverheadAndInterleavedPromptProcessing) {
+  test::TempDir dir;
+  SynthSpec spec;
+  spec.layers = 1;
+  spec.hidden = 64;
+  spec.ffn = 128;
+  spec.heads = 2;
+  spec.kv_heads = 1;
+  spec.tokenizer_from = test::testdata_dir() / "tokenizer" / "tiny-qwen3.vocab.gguf";
+  const std::string model = (dir / "m.gguf").string(), text = (dir / "t.txt").string();
+  ASSERT_TRUE(write_synthetic_model(spec, model).ok());
+  std::string words;
+  for (int i = 0; i < 200; ++i) words += fmt::format("word{} and more text ", i);
+  test::write_bytes(text, words.data(), words.size());
+  auto r =
+      test::run_command(fmt::format("{} bench imatrix {} -f {} -c 32 --chunks 2 -t 1 --reps 1 "
+                                    "--json",
+                                    qmix_cmd(), model, text));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["schema"], "qmix.bench.imatrix/1");
+  for (const char* job : {"eval", "collect", "perplexity"})
+    EXPECT_GT(j["jobs"][job]["tokens_per_second"].get<double>(), 0.0) << job;
+  EXPECT_GT(j["collect_over_eval"]["cpu"]["median"].get<double>(), 0.0);
+
+  r = test::run_command(fmt::format("{} bench pp {} {} -c 16 -t 1 --reps 1 --skip-dots --json",
+                                    qmix_cmd(), model, model));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 2u);
+  EXPECT_FALSE(j["rows"][0].contains("time_over_first"));
+  EXPECT_GT(j["rows"][1]["time_over_first"]["median"].get<double>(), 0.0);
+
+  r = test::run_command(
+      fmt::format("{} bench imatrix {} -f {} -c 512 --chunks 4", qmix_cmd(), model, text));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("fewer than 4 chunks of 512"), std::string::npos) << r.err;
 }
 
 TEST(FitCli, TabulatesKvTypesForAShape) {
