@@ -22,4 +22,17 @@ float measure_sub_block(const float* x, const float* w, const Format& f, float d
 float measure_sub_block_avx2(const float* x, const float* w, const Format& f, float dl, float ml,
                              uint8_t* level);
 
+// The search's candidate scales of one sub-block, errors only: candidate c has (dl[c], ml[c]),
+// its levels rounded as above and error[c] = Σ w (x - value)² summed in value order. The scalar
+// version takes one candidate at a time, the AVX2 one eight (one per lane) with the same float
+// steps, so both return the same errors. dl, ml and error must have room for count rounded up
+// to a multiple of kMeasureLanes (the AVX2 kernel reads and writes whole passes).
+using MeasureCandidatesFn = void (*)(const float* x, const float* w, const Format& f,
+                                     const float* dl, const float* ml, int count, float* error);
+
+void measure_candidates(const float* x, const float* w, const Format& f, const float* dl,
+                        const float* ml, int count, float* error);
+void measure_candidates_avx2(const float* x, const float* w, const Format& f, const float* dl,
+                             const float* ml, int count, float* error);
+
 }  // namespace qmix::kquant

@@ -35,7 +35,39 @@ float measure(const float* x, const float* w, const Format& f, float dl, float m
   return error;
 }
 
+// Eight candidates, one per lane; values in order, as measure_candidates' scalar loop.
+template <bool kAffine>
+__m256 candidate_errors(const float* x, const float* w, const Format& f, __m256 dl, __m256 ml) {
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 nonzero = _mm256_cmp_ps(dl, zero, _CMP_NEQ_UQ);
+  const __m256 inverse = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.f), dl), nonzero);
+  const __m256 shift = kAffine ? ml : zero;
+  const __m256 bias = _mm256_set1_ps(static_cast<float>(f.bias));
+  const __m256 top = _mm256_set1_ps(static_cast<float>(f.max_level));
+  __m256 error = zero;
+  for (int i = 0; i < f.sub_block; ++i) {
+    const __m256 xv = _mm256_set1_ps(x[i]);
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(xv, shift), inverse), bias);
+    v = _mm256_min_ps(_mm256_max_ps(v, zero), top);  // NaN → 0, as the scalar loop
+    const __m256 l = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 value = kAffine ? _mm256_sub_ps(_mm256_mul_ps(dl, l), ml)
+                                 : _mm256_mul_ps(dl, _mm256_sub_ps(l, bias));
+    const __m256 diff = _mm256_sub_ps(xv, value);
+    error = _mm256_add_ps(error, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(w[i]), diff), diff));
+  }
+  return error;
+}
+
 }  // namespace
+
+void measure_candidates_avx2(const float* x, const float* w, const Format& f, const float* dl,
+                             const float* ml, int count, float* error) {
+  for (int c = 0; c < count; c += kMeasureLanes) {
+    const __m256 dls = _mm256_loadu_ps(dl + c), mls = _mm256_loadu_ps(ml + c);
+    _mm256_storeu_ps(error + c, f.affine() ? candidate_errors<true>(x, w, f, dls, mls)
+                                           : candidate_errors<false>(x, w, f, dls, mls));
+  }
+}
 
 float measure_sub_block_avx2(const float* x, const float* w, const Format& f, float dl, float ml,
                              uint8_t* level) {
