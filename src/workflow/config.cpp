@@ -175,6 +175,10 @@ Status read_method(const toml::table& root, WorkflowConfig& c) {
   QMIX_TRY(d.integer("top_n", c.top_n));
   QMIX_TRY(d.integer("top_m", c.top_m));
   QMIX_TRY(d.check_unknown());
+  TableReader pl(table_of(root, "plan"), "[plan]", c);
+  QMIX_TRY(pl.number("domain_weight", c.plan_domain_weight));
+  QMIX_TRY(pl.number("generic_weight", c.plan_generic_weight));
+  QMIX_TRY(pl.check_unknown());
   TableReader e(table_of(root, "eval"), "[eval]", c);
   QMIX_TRY(e.paths("texts", c.eval_texts));
   QMIX_TRY(e.integer("ctx", c.eval_ctx));
@@ -203,6 +207,7 @@ Expected<VariantSpec> read_variant(const toml::node& node, size_t index, Workflo
   QMIX_TRY(r.string("imatrix", imatrix));
   QMIX_TRY(r.integer("derive", v.derive_level));
   QMIX_TRY(r.path("recipe", v.recipe_file));
+  QMIX_TRY(r.number("plan_bpw", v.plan_bpw));
   QMIX_TRY(r.check_unknown());
   const auto fail = [&](std::string_view what) {
     return make_error(ErrorCode::kInvalidArgument, "{}: {}: {}", c.config_file.string(), where,
@@ -221,8 +226,9 @@ Expected<VariantSpec> read_variant(const toml::node& node, size_t index, Workflo
   else
     return fail("'imatrix' must be \"none\", \"generic\" or \"domain\"");
   if (v.derive_level < 0 || v.derive_level > 3) return fail("'derive' must be a level 1-3");
-  if (v.derive_level > 0 && !v.recipe_file.empty())
-    return fail("give 'derive' or 'recipe', not both");
+  if ((v.derive_level > 0) + !v.recipe_file.empty() + (v.plan_bpw > 0) > 1)
+    return fail("give one of 'derive', 'recipe' and 'plan_bpw'");
+  if (v.plan_bpw < 0) return fail("'plan_bpw' must be positive");
   return v;
 }
 
@@ -237,6 +243,9 @@ Status check_config(const WorkflowConfig& c) {
   if (c.variants.empty()) return fail("at least one [[variant]] is needed");
   if (c.eval_texts.empty()) return fail("[eval] needs 'texts'");
   if (c.calibration_ctx < 2 || c.eval_ctx < 2) return fail("'ctx' must be at least 2");
+  if (c.plan_domain_weight < 0 || c.plan_generic_weight < 0 ||
+      c.plan_domain_weight + c.plan_generic_weight <= 0)
+    return fail("[plan] weights must be non-negative and not both 0");
   std::set<std::string> names;
   for (const VariantSpec& v : c.variants)
     if (!names.insert(v.name).second)

@@ -20,7 +20,8 @@ struct VariantSpec {
   std::string preset;  // llama-quantize TYPE: "Q4_K_M"
   ImatrixChoice imatrix = ImatrixChoice::kNone;
   int derive_level = 0;               // > 0: the recipe `recipe derive` makes at this level
-  std::filesystem::path recipe_file;  // or a recipe of one's own (absolute after loading)
+  std::filesystem::path recipe_file;  // or a recipe of one's own
+  double plan_bpw = 0;                // or > 0: the recipe `qmix plan` makes for this budget
 };
 
 struct WorkflowConfig {
@@ -48,6 +49,9 @@ struct WorkflowConfig {
   // [derive]: the base preset whose choices the derived recipes refine, and their levels.
   std::string derive_base = "Q4_K_M";
   int top_n = 8, top_m = 2;
+
+  // [plan]: how the planner mixes the two importance matrices.
+  double plan_domain_weight = 1.0, plan_generic_weight = 1.0;
 
   std::vector<VariantSpec> variants;  // [[variant]]
 

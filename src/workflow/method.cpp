@@ -11,6 +11,7 @@ namespace fs = std::filesystem;
 
 fs::path WorkflowPaths::recipe_of(const VariantSpec& v) const {
   if (v.derive_level > 0) return derived_recipes.at(v.derive_level);
+  if (v.plan_bpw > 0) return planned_recipes.at(v.name);
   return v.recipe_file;
 }
 
@@ -27,8 +28,11 @@ WorkflowPaths workflow_paths(const WorkflowConfig& c) {
   p.base_recipe = o / "recipes" / fmt::format("base.{}.toml", c.derive_base);
   for (int level : c.derive_levels())
     p.derived_recipes[level] = o / "recipes" / fmt::format("derived.L{}.toml", level);
-  for (const VariantSpec& v : c.variants)
+  for (const VariantSpec& v : c.variants) {
     p.variants[v.name] = o / "models" / fmt::format("{}.{}.gguf", c.name, v.name);
+    if (v.plan_bpw > 0)
+      p.planned_recipes[v.name] = o / "recipes" / fmt::format("planned.{}.toml", v.name);
+  }
   p.compare_json = o / "eval" / "compare.json";
   p.summary = o / "eval" / "summary.md";
   p.fit_json = o / "fit.json";
@@ -137,6 +141,26 @@ void add_recipes(std::vector<Step>& s, const MethodPtr& m) {
        action(m, steps::derive_recipes)});
 }
 
+void add_plans(std::vector<Step>& s, const MethodPtr& m) {
+  const WorkflowConfig& c = m->config;
+  const WorkflowPaths& p = m->paths;
+  for (size_t i = 0; i < c.variants.size(); ++i) {
+    const VariantSpec& v = c.variants[i];
+    if (v.plan_bpw <= 0) continue;
+    s.push_back(
+        {"recipe.plan." + v.name,
+         fmt::format("plan {} at {} bpw", v.name, v.plan_bpw),
+         {p.base_model, p.domain_imatrix, p.generic_imatrix},
+         fmt::format("bpw={} base={} imatrix={} domain_weight={} generic_weight={}", v.plan_bpw,
+                     v.preset, imatrix_choice_name(v.imatrix), c.plan_domain_weight,
+                     c.plan_generic_weight),
+         {p.planned_recipes.at(v.name)},
+         action(m, [i](const WorkflowConfig& c, const WorkflowPaths& p, const StepContext& x) {
+           return steps::plan(c, p, c.variants[i], x);
+         })});
+  }
+}
+
 fs::path imatrix_of(const VariantSpec& v, const WorkflowPaths& p) {
   switch (v.imatrix) {
     case ImatrixChoice::kGeneric:
@@ -216,6 +240,7 @@ std::vector<Step> method_steps(const WorkflowConfig& config) {
   std::vector<Step> s;
   add_preparation(s, m);
   add_recipes(s, m);
+  add_plans(s, m);
   add_variants(s, m);
   add_results(s, m);
   for (Step& step : s) step.params = fmt::format("method/{} {}", kMethodVersion, step.params);

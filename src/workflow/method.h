@@ -6,6 +6,7 @@
 //   imatrix.compare    domain / generic ratios (JSON, text) and a recipe patch of candidates
 //   recipe.base        the base preset's choices on this model, extracted as a recipe
 //   recipe.derive      the base refined from the comparison, one recipe per level in use
+//   recipe.plan.NAME   `qmix plan`'s recipe for a variant's bpw budget (both imatrices mixed)
 //   quantize.NAME      one per [[variant]]: preset, imatrix and recipe
 //   evaluate           every variant against the base on every text (PPL, KLD, paired tests)
 //   fit                context that fits the VRAM budget, per KV-cache type
@@ -32,8 +33,9 @@ struct WorkflowPaths {
   std::filesystem::path generic_imatrix, domain_imatrix;
   std::filesystem::path imatrix_compare_json, imatrix_compare_text, recipe_patch;
   std::filesystem::path base_recipe;
-  std::map<int, std::filesystem::path> derived_recipes;   // by level
-  std::map<std::string, std::filesystem::path> variants;  // by variant name
+  std::map<int, std::filesystem::path> derived_recipes;          // by level
+  std::map<std::string, std::filesystem::path> planned_recipes;  // by variant name
+  std::map<std::string, std::filesystem::path> variants;         // by variant name
   std::filesystem::path compare_json, summary;
   std::filesystem::path fit_json, inspect_json, report;
 

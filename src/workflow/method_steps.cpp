@@ -17,6 +17,7 @@
 #include "recipe/derive.h"
 #include "recipe/extract.h"
 #include "recipe/importance.h"
+#include "recipe/planner.h"
 #include "recipe/quantize_model.h"
 #include "recipe/quantize_recipe.h"
 #include "recipe/recipe_toml.h"
@@ -164,6 +165,26 @@ Status derive_recipes(const WorkflowConfig& c, const WorkflowPaths& p, const Ste
     QMIX_TRY(save_recipe(d.recipe, path));
   }
   return ok_status();
+}
+
+Status plan(const WorkflowConfig& c, const WorkflowPaths& p, const VariantSpec& v,
+            const StepContext& ctx) {
+  PlanRequest r;
+  r.model = p.base_model;
+  if (c.plan_domain_weight > 0) r.imatrices.push_back({p.domain_imatrix, c.plan_domain_weight});
+  if (c.plan_generic_weight > 0) r.imatrices.push_back({p.generic_imatrix, c.plan_generic_weight});
+  // The errors are measured with the imatrix the variant is quantized with.
+  r.quantize_imatrix = v.imatrix == ImatrixChoice::kGeneric ? p.generic_imatrix : p.domain_imatrix;
+  r.budget.kind = BudgetKind::kBitsPerWeight;
+  r.budget.bpw = v.plan_bpw;
+  r.base = v.preset;
+  r.cache_dir = c.output_dir / "plan-cache";
+  r.threads = c.threads;
+  r.progress = ctx.progress;
+  r.warnings = ctx.warnings;
+  r.cancel = ctx.cancel;
+  QMIX_TRY_ASSIGN(PlanResult result, plan_recipe(r));
+  return save_recipe(result.recipe, p.planned_recipes.at(v.name));
 }
 
 Status quantize(const WorkflowConfig& c, const WorkflowPaths& p, const VariantSpec& v,

@@ -15,6 +15,8 @@ Status collect_imatrix(const WorkflowConfig& c, const std::filesystem::path& mod
 Status compare_imatrices(const WorkflowConfig& c, const WorkflowPaths& p, const StepContext& ctx);
 Status base_recipe(const WorkflowConfig& c, const WorkflowPaths& p, const StepContext& ctx);
 Status derive_recipes(const WorkflowConfig& c, const WorkflowPaths& p, const StepContext& ctx);
+Status plan(const WorkflowConfig& c, const WorkflowPaths& p, const VariantSpec& v,
+            const StepContext& ctx);
 Status quantize(const WorkflowConfig& c, const WorkflowPaths& p, const VariantSpec& v,
                 const StepContext& ctx);
 Status evaluate(const WorkflowConfig& c, const WorkflowPaths& p, const StepContext& ctx);

@@ -48,6 +48,12 @@ preset = "Q4_K_M"
 imatrix = "domain"
 derive = 2
 
+[[variant]]
+name = "planned"
+preset = "Q4_K_M"
+imatrix = "domain"
+plan_bpw = 5.5
+
 [eval]
 texts = ["{0}/text/domain.test.txt"]
 ctx = 128
@@ -82,8 +88,9 @@ TEST_F(WorkflowCli, RunsTheMethodThenOnlyWhatChanged) {
   const auto first = run();
   ASSERT_EQ(first.exit_code, 0) << first.err;
   for (const auto& [id, action] : actions(first)) EXPECT_EQ(action, "ran") << id;
-  EXPECT_EQ(actions(first).size(), 12u);  // convert, 2 imatrix, compare, 2 recipe, 2 quantize, 4
-  EXPECT_NE(first.err.find("[1/12] convert:"), std::string::npos) << first.err;
+  // convert, 2 imatrix, compare, base + derive + plan recipes, 3 quantize, 4 results
+  EXPECT_EQ(actions(first).size(), 14u);
+  EXPECT_NE(first.err.find("[1/14] convert:"), std::string::npos) << first.err;
 
   const fs::path out = dir_ / "out";
   const std::string html = test::read_text(out / "report.html");
@@ -92,11 +99,13 @@ TEST_F(WorkflowCli, RunsTheMethodThenOnlyWhatChanged) {
     EXPECT_NE(html.find(id), std::string::npos) << id;
   EXPECT_NE(html.find("provenance"), std::string::npos);
   const json compare = json::parse(test::read_text(out / "eval" / "compare.json"));
-  ASSERT_EQ(compare["texts"][0]["variants"].size(), 3u);  // base + two variants
+  ASSERT_EQ(compare["texts"][0]["variants"].size(), 4u);  // base + three variants
   EXPECT_EQ(compare["texts"][0]["variants"][0]["ppl"].get<double>() > 1.0, true);
   // The derived level-2 recipe has data rules and the variant's file records it.
   const std::string recipe = test::read_text(out / "recipes" / "derived.L2.toml");
   EXPECT_NE(recipe.find("provenance = \"data\""), std::string::npos);
+  const std::string planned = test::read_text(out / "recipes" / "planned.planned.toml");
+  EXPECT_NE(planned.find("provenance = \"data\""), std::string::npos);
 
   const auto second = run();
   ASSERT_EQ(second.exit_code, 0) << second.err;
