@@ -1,7 +1,9 @@
 #include "recipe/quantize_model.h"
 
 #include <algorithm>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 #include "core/thread_pool.h"
 #include "gguf/gguf_writer.h"
@@ -146,13 +148,48 @@ std::vector<GgufKv> output_metadata(const GgufModel& input, const QuantizeJob& j
 
 namespace {
 
-// Converts one tensor chunk by chunk of rows: decode to f32, quantize, stream to the writer.
+// Writes quantized chunks on a thread of its own, so that the next chunk is computed while the
+// previous one goes to disk; one write in flight at a time keeps the file's order.
+class BackgroundWriter {
+ public:
+  BackgroundWriter() = default;
+  BackgroundWriter(const BackgroundWriter&) = delete;
+  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
+  ~BackgroundWriter() { (void)wait(); }
+
+  // Waits for the write in flight and returns its status.
+  Status wait() {
+    if (thread_.joinable()) thread_.join();
+    Status s = std::move(status_);
+    status_ = ok_status();
+    return s;
+  }
+  // Starts writing `data` (taken; `data` gets back the buffer of the previous write for reuse).
+  Status submit(GgufWriter& writer, std::vector<std::byte>& data) {
+    QMIX_TRY(wait());
+    std::swap(in_flight_, data);
+    thread_ = std::thread([this, &writer] { status_ = writer.write_tensor_part(in_flight_); });
+    return ok_status();
+  }
+
+ private:
+  std::thread thread_;
+  Status status_ = ok_status();
+  std::vector<std::byte> in_flight_;
+};
+
+// Converts one tensor chunk by chunk of rows: each thread decodes a few rows to f32 (in its own
+// cache-sized buffer) and quantizes them at once; the chunk then streams to the writer in the
+// background.
 class TensorConverter {
  public:
-  TensorConverter(const QuantizeJob& job, ThreadPool& pool) : job_(job), pool_(pool) {}
+  TensorConverter(const QuantizeJob& job, ThreadPool& pool)
+      : job_(job), pool_(pool), scratch_(static_cast<size_t>(pool.size())) {}
 
   Status convert(const TensorDecision& d, std::span<const std::byte> src,
                  std::span<const float> importance, GgufWriter& writer);
+  // Waits for the last chunk's write (before anything else is written, and at the end).
+  Status flush() { return background_.wait(); }
 
  private:
   Status convert_rows(const TensorDecision& d, std::span<const std::byte> src, int64_t first_row,
@@ -161,8 +198,9 @@ class TensorConverter {
 
   const QuantizeJob& job_;
   ThreadPool& pool_;
-  std::vector<float> f32_;
+  std::vector<std::vector<float>> scratch_;  // per pool thread
   std::vector<std::byte> out_;
+  BackgroundWriter background_;
 };
 
 Status TensorConverter::convert(const TensorDecision& d, std::span<const std::byte> src,
@@ -184,6 +222,9 @@ Status TensorConverter::convert(const TensorDecision& d, std::span<const std::by
   return ok_status();
 }
 
+// Rows a thread decodes and quantizes at once: about 64 Ki values (256 KiB of f32, cache-sized).
+constexpr int64_t kRowGroupValues = int64_t{1} << 16;
+
 Status TensorConverter::convert_rows(const TensorDecision& d, std::span<const std::byte> src,
                                      int64_t first_row, int64_t n_rows, int64_t cols,
                                      std::span<const float> importance, GgufWriter& writer) {
@@ -191,19 +232,34 @@ Status TensorConverter::convert_rows(const TensorDecision& d, std::span<const st
   const QuantType& to = quant_type(d.type);
   const uint64_t src_row = *from.row_bytes(cols);
   const uint64_t dst_row = *to.row_bytes(cols);
-  f32_.resize(static_cast<size_t>(n_rows * cols));
   out_.resize(static_cast<size_t>(dst_row * static_cast<uint64_t>(n_rows)));
-  const auto in = src.subspan(static_cast<size_t>(src_row * static_cast<uint64_t>(first_row)),
-                              static_cast<size_t>(src_row * static_cast<uint64_t>(n_rows)));
   QuantizeOptions options;
   options.algorithm = job_.algorithm;
-  options.pool = &pool_;
-  Status s = dequantize_rows(from, in, n_rows, cols, f32_, &pool_);
-  if (s.ok()) s = quantize_rows(to, f32_, n_rows, cols, importance, out_, options);
-  if (!s.ok())
-    return s.error().with_context(
-        fmt::format("{} (rows {}-{} of {})", d.name, first_row, first_row + n_rows - 1, to.name));
-  return writer.write_tensor_part(out_);
+  const int64_t group = std::max<int64_t>(1, kRowGroupValues / cols);
+  std::mutex failure_mutex;
+  Status failure = ok_status();
+  auto work = [&](int64_t begin, int64_t end, int thread) {
+    std::vector<float>& f32 = scratch_[static_cast<size_t>(thread)];
+    for (int64_t r = begin; r < end; r += group) {
+      const int64_t k = std::min(group, end - r);
+      f32.resize(static_cast<size_t>(k * cols));
+      const auto rows = static_cast<uint64_t>(first_row + r);
+      Status s = dequantize_rows(from, src.subspan(src_row * rows, src_row * k), k, cols, f32);
+      if (s.ok())
+        s = quantize_rows(to, f32, k, cols, importance,
+                          std::span(out_).subspan(dst_row * static_cast<uint64_t>(r), dst_row * k),
+                          options);
+      if (s.ok()) continue;
+      const std::lock_guard lock(failure_mutex);
+      if (failure.ok())
+        failure = s.error().with_context(
+            fmt::format("{} (rows {}-{} of {})", d.name, rows, rows + k - 1, to.name));
+      return;
+    }
+  };
+  pool_.parallel_for(n_rows, group, work);
+  QMIX_TRY(failure);
+  return background_.submit(writer, out_);
 }
 
 // One writer per output file; tensors go to their shard's writer when the shards are kept.
@@ -222,6 +278,7 @@ Status write_tensors(const GgufModel& input, const QuantizeJob& job,
     GgufWriter& writer = writers.size() > 1 ? writers[d.shard] : writers.front();
     const auto src = input.tensor_data(*ref);
     if (d.type == d.source_type) {
+      QMIX_TRY(converter.flush());
       QMIX_TRY(writer.write_tensor_data(src));
     } else {
       QMIX_TRY_ASSIGN(const auto importance, importance_for(d, job));
@@ -230,6 +287,7 @@ Status write_tensors(const GgufModel& input, const QuantizeJob& job,
     input.drop_tensor_pages(*ref);  // keeps the resident set at about one tensor
     done += d.source_bytes;
   }
+  QMIX_TRY(converter.flush());
   if (job.progress != nullptr) job.progress->update(total, total, "");
   return ok_status();
 }
