@@ -22,6 +22,7 @@ struct DeriveArgs {
   std::string base, domain, generic, out, model;
   DeriveOptions derive;
   CompareOptions compare;
+  bool unbalanced = false;
 };
 
 Status check_output(const DeriveArgs& a) {
@@ -36,9 +37,8 @@ Status check_output(const DeriveArgs& a) {
 
 // One row per level: size and bpw of the recipe resolved on the model, and the change from
 // the base.
-Expected<std::string> size_table(const DeriveArgs& a, const Recipe& base,
+Expected<std::string> size_table(const DeriveArgs& a, const ModelTensors& model, const Recipe& base,
                                  const ImatrixComparison& c) {
-  QMIX_TRY_ASSIGN(const ModelTensors model, read_model_tensors(a.model));
   QMIX_TRY_ASSIGN(const auto base_table, resolved_table(base, model));
   const TableSize base_size = table_size(base_table);
   if (!base_size.bpw()) return std::string("sizes: some tensor shape is unknown\n");
@@ -68,18 +68,29 @@ Status run_derive(DeriveArgs a) {
   QMIX_TRY_ASSIGN(const ImatrixComparison c, compare_imatrices(domain, generic, a.compare));
   a.derive.domain_name = fs::path(a.domain).filename().string();
   a.derive.generic_name = fs::path(a.generic).filename().string();
+  // With the model's sizes, level 1 is balanced (budget-neutral) unless --unbalanced.
+  ModelTensors model;
+  if (!a.model.empty()) {
+    QMIX_TRY_ASSIGN(model, read_model_tensors(a.model));
+    a.derive.sizes = &model;
+  }
+  a.derive.balance = a.unbalanced ? DeriveBalance::kFree : DeriveBalance::kNeutral;
   QMIX_TRY_ASSIGN(const DeriveResult d, derive_recipe(base, c, a.derive));
   std::string report;
   if (!a.model.empty()) {
-    QMIX_TRY_ASSIGN(report, size_table(a, base, c));
+    QMIX_TRY_ASSIGN(report, size_table(a, model, base, c));
   }
   QMIX_TRY(emit(write_recipe(d.recipe), a.out));
-  size_t by_level[4] = {};
-  for (const DerivedChange& ch : d.changes) ++by_level[ch.level];
+  size_t by_level[4] = {}, balancing = 0;
+  for (const DerivedChange& ch : d.changes) {
+    ++by_level[ch.level];
+    balancing += ch.balancing;
+  }
   std::fprintf(stderr,
-               "qmix: level %d: %zu data rules (level 1: %zu, level 2: %zu, level 3: %zu); %zu "
-               "held by architecture rules, %zu tensors the base leaves undecided\n%s",
-               a.derive.level, d.changes.size(), by_level[1], by_level[2], by_level[3],
+               "qmix: level %d: %zu data rules (level 1: %zu, %zu of them balancing, level 2: %zu, "
+               "level 3: %zu); %zu held by architecture rules, %zu tensors the base leaves "
+               "undecided\n%s",
+               a.derive.level, d.changes.size(), by_level[1], balancing, by_level[2], by_level[3],
                d.held_by_architecture.size(), d.uncovered.size(), report.c_str());
   return ok_status();
 }
@@ -97,7 +108,10 @@ void add_derive(CLI::App& recipe, CommandTable& table) {
                   "1: ratio swaps; 2: + top-N at Q8_0; 3: + top-M at F16")
       ->required();
   sub->add_option("-o,--output", a->out, "write the recipe here (default: stdout)");
-  sub->add_option("--model", a->model, "GGUF: report size and bpw of the base and each level");
+  sub->add_option("--model", a->model,
+                  "GGUF: balance level 1 on its sizes; report size and bpw of each level");
+  sub->add_flag("--unbalanced", a->unbalanced,
+                "level 1 as the thresholds say, without budget-neutral pairing");
   sub->add_option("--top-n", a->derive.top_n, "level 2: tensors raised to Q8_0 (default 8)");
   sub->add_option("--top-m", a->derive.top_m, "level 3: tensors raised to F16 (default 2)");
   sub->add_option("--demote-below", a->compare.demote_below, "ratio under which to demote (0.80)");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,7 @@ struct Target {
   GgmlType type = GgmlType::F32;
   int level = 0;  // 0: unchanged
   int rank = 0;   // 1-based rank by ratio for levels 2 and 3
+  bool balancing = false;
 };
 
 GgmlType higher(GgmlType a, GgmlType b) { return type_bits(b) > type_bits(a) ? b : a; }
@@ -79,7 +81,80 @@ bool held_by_architecture(const Recipe& base, const TensorPick& pick, GgmlType t
   return false;
 }
 
+// Level 1's byte balance on a sized model (DeriveBalance::kNeutral).
+class LevelOneBalance {
+ public:
+  LevelOneBalance(const ImatrixComparison& c, const Recipe& base, const Resolution& res,
+                  const ModelTensors& sizes)
+      : c_(c), base_(base), res_(res) {
+    for (const TensorDesc& t : sizes.tensors) by_name_.emplace(t.name, &t);
+  }
+
+  // Bytes `type` adds over the base's type (nullopt: shape unknown or the step not allowed).
+  std::optional<int64_t> delta(size_t i, GgmlType type) const {
+    const auto it = by_name_.find(c_.tensors[i].name);
+    if (it == by_name_.end() || !res_.picks[i].type) return std::nullopt;
+    if (held_by_architecture(base_, res_.picks[i], type)) return std::nullopt;
+    const auto to = it->second->bytes_as(type);
+    const auto from = it->second->bytes_as(*res_.picks[i].type);
+    if (!to || !from) return std::nullopt;
+    return static_cast<int64_t>(*to) - static_cast<int64_t>(*from);
+  }
+
+  int64_t net(const std::vector<Target>& targets) const {
+    int64_t n = 0;
+    for (size_t i = 0; i < targets.size(); ++i)
+      if (targets[i].level == 1) n += delta(i, targets[i].type).value_or(0);
+    return n;
+  }
+
+  void balance(std::vector<Target>& targets) const {
+    int64_t n = net(targets);
+    std::vector<size_t> order(targets.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return c_.tensors[a].ratio < c_.tensors[b].ratio; });
+    // Promotions cost more than demotions save: demote the lowest ratios below 1 too …
+    for (size_t k = 0; k < order.size() && n > 0; ++k) n += step(order[k], -1, n, targets);
+    // … and if that is not enough, drop the weakest promotions.
+    for (size_t k = 0; k < order.size() && n > 0; ++k) {
+      Target& t = targets[order[k]];
+      if (t.level != 1 || type_bits(t.type) <= type_bits(*res_.picks[order[k]].type)) continue;
+      n -= delta(order[k], t.type).value_or(0);
+      t = {*res_.picks[order[k]].type, 0, 0, false};
+    }
+    // Demotions saved more: promote the highest ratios above 1 while the total stays ≤ 0.
+    for (size_t k = order.size(); k-- > 0 && n < 0;) n += step(order[k], +1, n, targets);
+  }
+
+ private:
+  // One balancing step of an unchanged tensor on the right side of 1; its byte change, or 0.
+  int64_t step(size_t i, int direction, int64_t n, std::vector<Target>& targets) const {
+    const TensorComparison& t = c_.tensors[i];
+    if (targets[i].level != 0 || t.uncertain || !std::isfinite(t.ratio) || !res_.picks[i].type)
+      return 0;
+    if (direction < 0 ? t.ratio >= 1.0 : t.ratio <= 1.0) return 0;
+    const std::optional<GgmlType> to = ladder_step(*res_.picks[i].type, direction);
+    if (!to) return 0;
+    const std::optional<int64_t> d = delta(i, *to);
+    if (!d || (direction < 0 ? *d >= 0 : *d <= 0 || n + *d > 0)) return 0;
+    targets[i] = {*to, 1, 0, true};
+    return *d;
+  }
+
+  const ImatrixComparison& c_;
+  const Recipe& base_;
+  const Resolution& res_;
+  std::unordered_map<std::string_view, const TensorDesc*> by_name_;
+};
+
 std::string change_reason(const TensorComparison& t, const Target& target, GgmlType from) {
+  if (target.balancing)
+    return fmt::format(
+        "importance on the domain corpus is {:.2f}x that on the generic corpus, {} the others: "
+        "one step {} the base's {} keeps level 1 budget-neutral",
+        t.ratio, t.ratio < 1 ? "lower than" : "higher than", t.ratio < 1 ? "below" : "above",
+        type_name(from));
   if (target.level == 1)
     return fmt::format(
         "importance on the domain corpus is {:.2f}x that on the generic corpus: one step {} "
@@ -97,6 +172,7 @@ RecipeRule change_rule(const TensorComparison& t, const Target& target, GgmlType
   rule.provenance = Provenance::kData;
   rule.reason = change_reason(t, target, from);
   // Keys in alphabetical order, as docs/recipe.md keeps evidence.
+  if (target.balancing) rule.evidence.push_back({"balancing", true});
   rule.evidence.push_back({"base_type", std::string(type_name(from))});
   if (!o.domain_name.empty()) rule.evidence.push_back({"domain", o.domain_name});
   rule.evidence.push_back({"domain_mean", t.domain_mean});
@@ -131,10 +207,15 @@ Expected<DeriveResult> derive_recipe(const Recipe& base, const ImatrixComparison
 
   DeriveResult out;
   std::vector<Target> targets(tensors.size());
+  out.level1_bytes = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (!res.picks[i].type) continue;
     targets[i] = level1_target(comparison.tensors[i], *res.picks[i].type);
   }
+  std::optional<LevelOneBalance> balance;
+  if (options.sizes != nullptr) balance.emplace(comparison, base, res, *options.sizes);
+  if (balance && options.balance == DeriveBalance::kNeutral) balance->balance(targets);
+  const int64_t level1_bytes = balance ? balance->net(targets) : 0;
   if (options.level >= 2) apply_rank_levels(comparison, options, targets);
 
   out.recipe = base;
@@ -157,8 +238,9 @@ Expected<DeriveResult> derive_recipe(const Recipe& base, const ImatrixComparison
       continue;
     }
     out.recipe.rules.push_back(change_rule(t, targets[i], from, options));
-    out.changes.push_back({t.name, from, targets[i].type, targets[i].level});
+    out.changes.push_back({t.name, from, targets[i].type, targets[i].level, targets[i].balancing});
   }
+  out.level1_bytes = level1_bytes;
   QMIX_TRY(validate_recipe(out.recipe));
   return out;
 }

@@ -109,6 +109,27 @@ TEST(RecipeDerive, Level1StepsByRatioFromTheBaseType) {
   EXPECT_EQ(q.evidence.front().value, EvidenceValue(std::string("q4_K")));
 }
 
+TEST(RecipeDerive, Level1WithSizesIsBudgetNeutral) {
+  // Every tensor 256 x 256. Unbalanced, level 1 costs +25600 bytes: attn_k q4_K→q5_K +8192,
+  // attn_q q4_K→q3_K −8704, attn_v q6_K→q8_0 +15872, ffn_up iq4_xs→q5_K +10240. No unchanged
+  // tensor has a ratio below 1 to demote (ffn_gate is 1.0, ffn_down is held by its floor), so
+  // the weakest promotions are dropped: ffn_up (1.25), then attn_v (1.6), leaving −512 bytes;
+  // re-promoting either would go above zero.
+  ModelTensors sizes;
+  for (const auto& [name, ratio] : kRatios) sizes.tensors.push_back({name, G::F32, {256, 256}});
+  DeriveOptions o = opts(1);
+  o.sizes = &sizes;
+  auto d = derive_recipe(base_recipe(), comparison(), o);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  expect_changes(*d, {{"blk.0.attn_k.weight", G::Q5_K, 1}, {"blk.0.attn_q.weight", G::Q3_K, 1}});
+  EXPECT_EQ(d->level1_bytes, -512);
+  o.balance = DeriveBalance::kFree;
+  auto free = derive_recipe(base_recipe(), comparison(), o);
+  ASSERT_TRUE(free.ok());
+  EXPECT_EQ(free->changes.size(), 4u);
+  EXPECT_EQ(free->level1_bytes, 25600);
+}
+
 TEST(RecipeDerive, Level2RaisesTopNToQ8) {
   auto d = derive_recipe(base_recipe(), comparison(), opts(2, 2));
   ASSERT_TRUE(d.ok()) << d.error().message;
