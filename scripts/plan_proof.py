@@ -37,6 +37,15 @@ class Proof:
             with open(os.path.join(self.shared, "data", src), "rb") as f, open(path, "wb") as o:
                 o.write(f.read(TEXT_BYTES))
             self.texts[name] = path
+        # --measure's calibration text, held out from both evaluation texts: wikitext from
+        # 200 kB on and the start of the reasoning training split.
+        self.calibration = os.path.join(self.out, "calibration.txt")
+        with open(self.calibration, "wb") as o:
+            with open(os.path.join(self.shared, "data", "wiki.test.raw"), "rb") as f:
+                f.seek(200000)
+                o.write(f.read(12000))
+            with open(os.path.join(self.shared, "data", "reasoning.train.txt"), "rb") as f:
+                o.write(f.read(12000))
 
     def gguf(self, model):
         return os.path.join(self.shared, "gguf", f"{model}.bf16.gguf")
@@ -74,8 +83,9 @@ class Proof:
         run(args)
         return out
 
-    def plan(self, model, bpw, loss, out, base="Q4_K_M"):
-        j = json.loads(run([self.q, "plan", self.gguf(model),
+    def plan(self, model, bpw, loss, out, base="Q4_K_M", measure=False):
+        extra = ["--measure", self.calibration] if measure else []
+        j = json.loads(run([self.q, "plan", self.gguf(model)] + extra + [
                             "--imatrix", self.imatrix(model, "wiki"),
                             "--imatrix", self.imatrix(model, "reasoning"), "--mix", "0.5,0.5",
                             "--target-bpw", f"{bpw}", "--base", base, "--loss-model", loss,
@@ -83,17 +93,22 @@ class Proof:
                             "--json"]))
         return j
 
-    def tier_rows(self, model):
+    def tier_rows(self, model, only_measured=False):
         rows = []
+        variants = [("absolute", True)] + ([] if only_measured else
+                                           [("relative", False), ("absolute", False)])
         for tier in TIERS:
             bpw = self.preset_bpw(model, tier)
-            pre = self.quantize(model, os.path.join(self.out, f"{model}.{tier}.gguf"), tier)
-            rows.append({"tier": tier, "variant": f"preset {tier}", **self.measure(model, pre)})
-            for loss in ["relative", "absolute"]:
-                recipe = os.path.join(self.out, f"{model}.plan-{tier}-{loss}.toml")
-                j = self.plan(model, bpw, loss, recipe, base=tier)
+            if not only_measured:
+                pre = self.quantize(model, os.path.join(self.out, f"{model}.{tier}.gguf"), tier)
+                rows.append({"tier": tier, "variant": f"preset {tier}",
+                             **self.measure(model, pre)})
+            for loss, measured in variants:
+                name = f"{loss}-measure" if measured else loss
+                recipe = os.path.join(self.out, f"{model}.plan-{tier}-{name}.toml")
+                j = self.plan(model, bpw, loss, recipe, base=tier, measure=measured)
                 out = self.quantize(model, recipe.replace(".toml", ".gguf"), recipe=recipe)
-                rows.append({"tier": tier, "variant": f"plan ({loss})",
+                rows.append({"tier": tier, "variant": f"plan ({loss}{', --measure' if measured else ''})",
                              "predicted": j["predicted_loss"], **self.measure(model, out)})
         return rows
 
@@ -167,11 +182,16 @@ def main():
     ap.add_argument("--chunks", type=int, default=20)
     ap.add_argument("--no-derive", action="store_true")
     ap.add_argument("--no-correlation", action="store_true")
+    ap.add_argument("--only-measured", action="store_true",
+                    help="only the plans calibrated with --measure (and no derive/correlation)")
     a = ap.parse_args()
     proof = Proof(a)
     for model in a.models.split(","):
         proof.base_logits(model)
-        rows = proof.tier_rows(model)
+        rows = proof.tier_rows(model, a.only_measured)
+        if a.only_measured:
+            print_rows(model, rows)
+            continue
         if not a.no_derive:
             rows += proof.derive_rows(model)
         print_rows(model, rows)

@@ -25,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PlanArgs {
-  std::string model, out, base = "Q4_K_M", size, vram, kv_type = "f16", loss = "relative";
+  std::string model, out, base = "Q4_K_M", size, vram, kv_type = "f16", loss = "absolute";
   std::string cache_dir, quantize_imatrix, measure;
   std::vector<std::string> imatrices, candidates;
   std::vector<double> mix;

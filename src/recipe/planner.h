@@ -72,7 +72,7 @@ struct PlanRequest {
   std::string base = "Q4_K_M";        // base preset (ignored when base_recipe has one)
   std::optional<Recipe> base_recipe;  // its rules are kept; its limits are constraints
   std::vector<GgmlType> candidates;   // empty: default_plan_candidates()
-  LossModel loss = LossModel::kRelative;
+  LossModel loss = LossModel::kAbsolute;
   std::filesystem::path cache_dir;       // sensitivity cache; empty: none
   int64_t sample_rows = 512;             // rows sampled per tensor
   int threads = 0;                       // 0: all cores

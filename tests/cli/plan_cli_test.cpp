@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "testutil/testutil.h"
 
@@ -53,6 +54,27 @@ TEST(PlanCliShared, RecipeLoadsInExplainAndQuantizeAndTheCacheAnswersARePlan) {
       fmt::format("{} quantize --recipe {} --imatrix {} --dry-run {}", test::qmix_binary().string(),
                   q(dir / "plan.toml"), q(p.imatrix), q(p.model)));
   EXPECT_EQ(dry.exit_code, 0) << dry.err;
+}
+
+TEST(PlanCliShared, MeasureCalibratesOneScalePerRole) {
+  QMIX_REQUIRE_SHARED(shared);
+  const Paths p = tiny_qwen3(shared);
+  test::TempDir dir;
+  const std::string text = test::read_text(shared / "data" / "reasoning.train.txt").substr(0, 4000);
+  test::write_bytes(dir / "calib.txt", text.data(), text.size());
+  const auto r =
+      plan(p, fmt::format("--target-bpw 5.0 --cache-dir {} --measure {} --measure-ctx 64 "
+                          "--measure-chunks 2 --json",
+                          q(dir / "cache"), q(dir / "calib.txt")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  std::set<double> scales;
+  for (const auto& [role, scale] : j.at("scales").items()) {
+    EXPECT_GT(scale.get<double>(), 0.0) << role;
+    scales.insert(scale.get<double>());
+  }
+  EXPECT_GT(scales.size(), 3u);  // measured per role, not a constant
+  EXPECT_TRUE(std::filesystem::exists(dir / "cache" / "kld"));
 }
 
 TEST(PlanCliShared, BadBudgetsFailOnOneLine) {
