@@ -11,7 +11,7 @@
 namespace qmix::kquant {
 namespace {
 
-constexpr int kMaxRounds = 3;
+constexpr int kMaxRounds = 1;
 constexpr int kSubBlockRounds = 3;
 
 double weight_at(const float* w, int i) { return w != nullptr ? static_cast<double>(w[i]) : 1.0; }
@@ -41,28 +41,52 @@ float measure_at(MeasureFn measure, const float* x, const float* w, const Format
   return measure(x, w, f, sc.dl, sc.ml, level);
 }
 
+// Weighted sums of a sub-block's values against its current levels (q = level - bias), in
+// float with eight partial sums: they only propose a least-squares centre, whose error is then
+// measured, so they need not be exact (the lanes let the compiler vectorise them).
+struct LevelSums {
+  double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
+};
+
+LevelSums level_sums(const float* x, const float* w, const Format& f, const uint8_t* level) {
+  float sw[kMeasureLanes] = {}, sq[kMeasureLanes] = {}, sqq[kMeasureLanes] = {};
+  float sx[kMeasureLanes] = {}, sxq[kMeasureLanes] = {};
+  const float bias = static_cast<float>(f.bias);
+  for (int i0 = 0; i0 < f.sub_block; i0 += kMeasureLanes)
+    for (int k = 0; k < kMeasureLanes; ++k) {
+      const float wi = w[i0 + k], q = static_cast<float>(level[i0 + k]) - bias;
+      const float wq = wi * q, wx = wi * x[i0 + k];
+      sw[k] += wi;
+      sq[k] += wq;
+      sqq[k] += wq * q;
+      sx[k] += wx;
+      sxq[k] += wx * q;
+    }
+  LevelSums t;
+  for (int k = 0; k < kMeasureLanes; ++k) {
+    t.sw += sw[k];
+    t.sq += sq[k];
+    t.sqq += sqq[k];
+    t.sx += sx[k];
+    t.sxq += sxq[k];
+  }
+  return t;
+}
+
 // Weighted least-squares (dl, ml) of a sub-block for its current levels.
 SubBlockScales least_squares(const float* x, const float* w, const Format& f,
                              const uint8_t* level) {
-  double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
-  for (int i = 0; i < f.sub_block; ++i) {
-    const double wi = weight_at(w, i), q = level[i] - f.bias;
-    sw += wi;
-    sq += wi * q;
-    sqq += wi * q * q;
-    sx += wi * x[i];
-    sxq += wi * x[i] * q;
-  }
+  const LevelSums t = level_sums(x, w, f, level);
   SubBlockScales s;
   if (!f.affine()) {
-    s.dl = sqq > 0 ? static_cast<float>(sxq / sqq) : 0.f;
+    s.dl = t.sqq > 0 ? static_cast<float>(t.sxq / t.sqq) : 0.f;
     return s;
   }
   // value = dl * q - ml: minimise Σ w (x - dl q + ml)².
-  const double det = sw * sqq - sq * sq;
+  const double det = t.sw * t.sqq - t.sq * t.sq;
   if (!(det > 0)) return s;
-  s.dl = static_cast<float>((sw * sxq - sx * sq) / det);
-  s.ml = static_cast<float>((sq * sxq - sqq * sx) / det);
+  s.dl = static_cast<float>((t.sw * t.sxq - t.sx * t.sq) / det);
+  s.ml = static_cast<float>((t.sq * t.sxq - t.sqq * t.sx) / det);
   return s;
 }
 
@@ -72,7 +96,7 @@ struct Candidate {
 
 // How far the first scan reaches around a least-squares scale or min: about ±10 %, at least ±3.
 int scan_radius(float center) {
-  return std::max(3, static_cast<int>(0.1f * std::fabs(center)) + 1);
+  return std::max(2, static_cast<int>(0.05f * std::fabs(center)) + 1);
 }
 
 // The first scan of a sub-block is wide only in the search's first round: later rounds start
@@ -165,17 +189,17 @@ void refine_sub_block(const SearchKernels& k, const float* x, const float* w, co
 // Weighted least-squares super-scales for the current integer scales, mins and levels.
 void least_squares_super_scales(const float* x, const float* w, const Format& f,
                                 const SuperBlock& s, double* d, double* dmin) {
+  // With u = scale * q and v = min per sub-block, the sums factor into each sub-block's.
   double suu = 0, suv = 0, svv = 0, sxu = 0, sxv = 0;
-  for (int e = 0; e < kQKK; ++e) {
-    const int j = e / f.sub_block;
-    const double wi = weight_at(w, e);
-    const double u = static_cast<double>(s.scale[j]) * (s.level[e] - f.bias);
-    const double v = f.affine() ? s.min[j] : 0.0;
-    suu += wi * u * u;
-    suv += wi * u * v;
-    svv += wi * v * v;
-    sxu += wi * x[e] * u;
-    sxv += wi * x[e] * v;
+  for (int j = 0; j < f.sub_blocks(); ++j) {
+    const int offset = j * f.sub_block;
+    const LevelSums t = level_sums(x + offset, w + offset, f, s.level + offset);
+    const double sc = s.scale[j], m = f.affine() ? s.min[j] : 0.0;
+    suu += sc * sc * t.sqq;
+    suv += sc * m * t.sq;
+    svv += m * m * t.sw;
+    sxu += sc * t.sxq;
+    sxv += m * t.sx;
   }
   *d = fp16_to_fp32(s.d);
   *dmin = fp16_to_fp32(s.dmin);
@@ -219,8 +243,10 @@ float round_all_levels(MeasureFn measure, const float* x, const float* w, const 
 }
 
 // Moves d (and dmin) to the half-precision values nearest their least-squares optimum for
-// the current integer parameters, re-rounding the levels, if that lowers the error.
-void refine_super_scales(MeasureFn measure, const float* x, const float* w, const Format& f,
+// the current integer parameters, re-rounding the levels, if that lowers the error. The pairs
+// are measured as candidates (one per lane) sub-block by sub-block, errors only; the levels
+// are re-rounded once, for the winner.
+void refine_super_scales(const SearchKernels& k, const float* x, const float* w, const Format& f,
                          SuperBlock& s) {
   double d = 0, dmin = 0;
   least_squares_super_scales(x, w, f, s, &d, &dmin);
@@ -229,18 +255,35 @@ void refine_super_scales(MeasureFn measure, const float* x, const float* w, cons
   int nm = 1;
   dms[0] = s.dmin;
   if (f.affine()) nm = half_neighbours(dmin, dms);
-  SuperBlock trial = s;
-  float best = round_all_levels(measure, x, w, f, trial);
+  // Pair 0 is the current one; a pair must beat it to be taken.
+  constexpr int kPairs = 1 + 9;
+  fp16_t pair_d[kPairs] = {s.d}, pair_dmin[kPairs] = {s.dmin};
+  int count = 1;
   for (int a = 0; a < nd; ++a)
     for (int b = 0; b < nm; ++b) {
-      trial.d = ds[a];
-      trial.dmin = dms[b];
-      const float e = round_all_levels(measure, x, w, f, trial);
-      if (e < best) {
-        best = e;
-        s = trial;
-      }
+      pair_d[count] = ds[a];
+      pair_dmin[count++] = dms[b];
     }
+  alignas(32) float dl[kPairs + kMeasureLanes] = {}, ml[kPairs + kMeasureLanes] = {};
+  alignas(32) float error[kPairs + kMeasureLanes], total[kPairs] = {};
+  for (int j = 0; j < f.sub_blocks(); ++j) {
+    for (int c = 0; c < count; ++c) {
+      const SubBlockScales sc = sub_block_scales(f, fp16_to_fp32(pair_d[c]),
+                                                 fp16_to_fp32(pair_dmin[c]), s.scale[j], s.min[j]);
+      dl[c] = sc.dl;
+      ml[c] = sc.ml;
+    }
+    const int offset = j * f.sub_block;
+    k.candidates(x + offset, w + offset, f, dl, ml, count, error);
+    for (int c = 0; c < count; ++c) total[c] += error[c];
+  }
+  int winner = 0;
+  for (int c = 1; c < count; ++c)
+    if (total[c] < total[winner]) winner = c;
+  if (winner == 0) return;
+  s.d = pair_d[winner];
+  s.dmin = pair_dmin[winner];
+  round_all_levels(k.measure, x, w, f, s);
 }
 
 template <bool kAffine>
@@ -302,12 +345,16 @@ float measure_sub_block(const float* x, const float* w, const Format& f, float d
 double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s) {
   float y[kQKK];
   dequantize(s, f, y);
-  double e = 0;
-  for (int i = 0; i < kQKK; ++i) {
-    const double diff = static_cast<double>(x[i]) - y[i];
-    e += weight_at(w, i) * diff * diff;
-  }
-  return e;
+  // Four partial sums in double: exact enough to compare rounds, and vectorisable.
+  constexpr int kLanes = 4;
+  double lanes[kLanes] = {};
+  for (int i0 = 0; i0 < kQKK; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      const int i = i0 + k;
+      const double diff = static_cast<double>(x[i]) - y[i];
+      lanes[k] += weight_at(w, i) * diff * diff;
+    }
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
 SearchIsa default_search_isa() {
@@ -323,7 +370,7 @@ void refine(const float* x, const float* qw, const Format& f, SuperBlock& s, Sea
   double error = super_block_error(x, w, f, s);
   for (int round = 0; round < kMaxRounds && error > 0; ++round) {
     SuperBlock trial = s;
-    refine_super_scales(k.measure, x, w, f, trial);
+    refine_super_scales(k, x, w, f, trial);
     const FirstScan first_scan = round == 0 ? FirstScan::kWide : FirstScan::kNarrow;
     if (fp16_to_fp32(trial.d) != 0)
       for (int j = 0; j < f.sub_blocks(); ++j) refine_sub_block(k, x, w, f, j, first_scan, trial);
