@@ -43,12 +43,17 @@ class Engine {
   // Activations of one eval() call; rows are tokens.
   struct Scratch {
     std::vector<float> x, xn, q, k, v, attn, tmp, gate, up, act;
+    // Linear-attention layers, kept across layers so each eval maps their pages once.
+    struct GatedDeltaNet {
+      std::vector<float> qkv, conv, z, decay, beta, core;
+    } delta_net;
     Scratch(int64_t n, int64_t n_embd)
         : x(static_cast<size_t>(n * n_embd)), xn(x.size()), tmp(x.size()) {}
   };
 
   void attention_block(int64_t il, Scratch& s, int64_t n);
   void gated_delta_block(int64_t il, Scratch& s, int64_t n);
+  void delta_net_inputs(int64_t il, Scratch& s, int64_t n);
   void ffn_block(int64_t il, Scratch& s, int64_t n);
   void moe_block(int64_t il, Scratch& s, int64_t n);
   void split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd);
