@@ -35,4 +35,26 @@ void measure_candidates(const float* x, const float* w, const Format& f, const f
 void measure_candidates_avx2(const float* x, const float* w, const Format& f, const float* dl,
                              const float* ml, int count, float* error);
 
+// Weighted sums of a sub-block's values against its levels (q = level - bias): Σw, Σwq, Σwq²,
+// Σwx, Σwxq, for the search's least-squares centres. Float, element k of each 8 adding into
+// partial sum k, the partial sums combined in double in order (combine_level_sums): they only
+// propose a centre whose error is then measured; scalar and AVX2 give the same sums.
+struct LevelSums {
+  double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
+};
+inline constexpr int kLevelSums = 5;
+
+inline LevelSums combine_level_sums(const float (&lanes)[kLevelSums][kMeasureLanes]) {
+  double t[kLevelSums] = {};
+  for (int s = 0; s < kLevelSums; ++s)
+    for (int k = 0; k < kMeasureLanes; ++k) t[s] += lanes[s][k];
+  return {t[0], t[1], t[2], t[3], t[4]};
+}
+
+using LevelSumsFn = LevelSums (*)(const float* x, const float* w, const Format& f,
+                                  const uint8_t* level);
+
+LevelSums level_sums(const float* x, const float* w, const Format& f, const uint8_t* level);
+LevelSums level_sums_avx2(const float* x, const float* w, const Format& f, const uint8_t* level);
+
 }  // namespace qmix::kquant

@@ -75,4 +75,24 @@ float measure_sub_block_avx2(const float* x, const float* w, const Format& f, fl
                     : measure<false>(x, w, f, dl, ml, level);
 }
 
+LevelSums level_sums_avx2(const float* x, const float* w, const Format& f, const uint8_t* level) {
+  const __m256 bias = _mm256_set1_ps(static_cast<float>(f.bias));
+  __m256 sum[kLevelSums] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                            _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int i = 0; i < f.sub_block; i += kMeasureLanes) {
+    const __m128i l8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(level + i));
+    const __m256 q = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(l8)), bias);
+    const __m256 wi = _mm256_loadu_ps(w + i);
+    const __m256 wq = _mm256_mul_ps(wi, q), wx = _mm256_mul_ps(wi, _mm256_loadu_ps(x + i));
+    sum[0] = _mm256_add_ps(sum[0], wi);
+    sum[1] = _mm256_add_ps(sum[1], wq);
+    sum[2] = _mm256_add_ps(sum[2], _mm256_mul_ps(wq, q));
+    sum[3] = _mm256_add_ps(sum[3], wx);
+    sum[4] = _mm256_add_ps(sum[4], _mm256_mul_ps(wx, q));
+  }
+  alignas(32) float lanes[kLevelSums][kMeasureLanes];
+  for (int s = 0; s < kLevelSums; ++s) _mm256_store_ps(lanes[s], sum[s]);
+  return combine_level_sums(lanes);
+}
+
 }  // namespace qmix::kquant

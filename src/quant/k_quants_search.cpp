@@ -14,8 +14,6 @@ namespace {
 constexpr int kMaxRounds = 1;
 constexpr int kSubBlockRounds = 3;
 
-double weight_at(const float* w, int i) { return w != nullptr ? static_cast<double>(w[i]) : 1.0; }
-
 // Nearest integer of v within [lo, hi]; safe for huge or non-finite v.
 int round_into(float v, int lo, int hi) {
   if (!(v > static_cast<float>(lo))) return lo;
@@ -41,41 +39,9 @@ float measure_at(MeasureFn measure, const float* x, const float* w, const Format
   return measure(x, w, f, sc.dl, sc.ml, level);
 }
 
-// Weighted sums of a sub-block's values against its current levels (q = level - bias), in
-// float with eight partial sums: they only propose a least-squares centre, whose error is then
-// measured, so they need not be exact (the lanes let the compiler vectorise them).
-struct LevelSums {
-  double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
-};
-
-LevelSums level_sums(const float* x, const float* w, const Format& f, const uint8_t* level) {
-  float sw[kMeasureLanes] = {}, sq[kMeasureLanes] = {}, sqq[kMeasureLanes] = {};
-  float sx[kMeasureLanes] = {}, sxq[kMeasureLanes] = {};
-  const float bias = static_cast<float>(f.bias);
-  for (int i0 = 0; i0 < f.sub_block; i0 += kMeasureLanes)
-    for (int k = 0; k < kMeasureLanes; ++k) {
-      const float wi = w[i0 + k], q = static_cast<float>(level[i0 + k]) - bias;
-      const float wq = wi * q, wx = wi * x[i0 + k];
-      sw[k] += wi;
-      sq[k] += wq;
-      sqq[k] += wq * q;
-      sx[k] += wx;
-      sxq[k] += wx * q;
-    }
-  LevelSums t;
-  for (int k = 0; k < kMeasureLanes; ++k) {
-    t.sw += sw[k];
-    t.sq += sq[k];
-    t.sqq += sqq[k];
-    t.sx += sx[k];
-    t.sxq += sxq[k];
-  }
-  return t;
-}
-
 // Weighted least-squares (dl, ml) of a sub-block for its current levels.
-SubBlockScales least_squares(const float* x, const float* w, const Format& f,
-                             const uint8_t* level) {
+SubBlockScales least_squares(LevelSumsFn level_sums, const float* x, const float* w,
+                             const Format& f, const uint8_t* level) {
   const LevelSums t = level_sums(x, w, f, level);
   SubBlockScales s;
   if (!f.affine()) {
@@ -94,9 +60,13 @@ struct Candidate {
   int scale, min;
 };
 
-// How far the first scan reaches around a least-squares scale or min: about ±10 %, at least ±3.
-int scan_radius(float center) {
-  return std::max(2, static_cast<int>(0.05f * std::fabs(center)) + 1);
+// How far the first scan reaches around a least-squares scale or min: about ±5 %, at least ±2.
+// A symmetric format's window is at most ±3 so that it and the current scale fill one lane
+// pass of the candidate kernel (q6_K's scales reach 127, where ±5 % took two passes; see
+// docs/performance.md for the error this costs).
+int scan_radius(const Format& f, float center) {
+  const int radius = std::max(2, static_cast<int>(0.05f * std::fabs(center)) + 1);
+  return f.affine() ? radius : std::min(radius, (kMeasureLanes - 1) / 2);
 }
 
 // The first scan of a sub-block is wide only in the search's first round: later rounds start
@@ -109,6 +79,7 @@ enum class FirstScan { kWide, kNarrow };
 struct SearchKernels {
   MeasureFn measure;
   MeasureCandidatesFn candidates;
+  LevelSumsFn level_sums;
 };
 
 // Candidate (scale, min) pairs of one scan and their values as dequantize combines them; the
@@ -163,7 +134,7 @@ void refine_sub_block(const SearchKernels& k, const float* x, const float* w, co
   measure_at(k.measure, x, w, f, sub_block_scales(f, d, dmin, best.scale, best.min), level);
   CandidateGrid grid;
   for (int round = 0; round < kSubBlockRounds; ++round) {
-    const SubBlockScales target = least_squares(x, w, f, level);
+    const SubBlockScales target = least_squares(k.level_sums, x, w, f, level);
     const float center = target.dl / d;
     if (!std::isfinite(center)) break;
     const bool wide = round == 0 && first_scan == FirstScan::kWide;
@@ -171,8 +142,8 @@ void refine_sub_block(const SearchKernels& k, const float* x, const float* w, co
     const Candidate middle{
         round_into(center, f.min_scale, f.max_scale),
         std::isfinite(min_center) ? round_into(min_center, 0, f.max_min) : best.min};
-    const Candidate radius{wide ? scan_radius(center) : 1,
-                           f.affine() ? (wide ? scan_radius(min_center) : 1) : 0};
+    const Candidate radius{wide ? scan_radius(f, center) : 1,
+                           f.affine() ? (wide ? scan_radius(f, min_center) : 1) : 0};
     grid.fill(f, d, dmin, best, middle, radius);
     k.candidates(x, w, f, grid.dl, grid.ml, grid.count, grid.error);
     int winner = 0;
@@ -187,8 +158,8 @@ void refine_sub_block(const SearchKernels& k, const float* x, const float* w, co
 }
 
 // Weighted least-squares super-scales for the current integer scales, mins and levels.
-void least_squares_super_scales(const float* x, const float* w, const Format& f,
-                                const SuperBlock& s, double* d, double* dmin) {
+void least_squares_super_scales(LevelSumsFn level_sums, const float* x, const float* w,
+                                const Format& f, const SuperBlock& s, double* d, double* dmin) {
   // With u = scale * q and v = min per sub-block, the sums factor into each sub-block's.
   double suu = 0, suv = 0, svv = 0, sxu = 0, sxv = 0;
   for (int j = 0; j < f.sub_blocks(); ++j) {
@@ -249,7 +220,7 @@ float round_all_levels(MeasureFn measure, const float* x, const float* w, const 
 void refine_super_scales(const SearchKernels& k, const float* x, const float* w, const Format& f,
                          SuperBlock& s) {
   double d = 0, dmin = 0;
-  least_squares_super_scales(x, w, f, s, &d, &dmin);
+  least_squares_super_scales(k.level_sums, x, w, f, s, &d, &dmin);
   fp16_t ds[3], dms[3];
   const int nd = half_neighbours(d, ds);
   int nm = 1;
@@ -327,6 +298,22 @@ float candidate_error(const float* x, const float* w, const Format& f, float dl,
   return error;
 }
 
+// super_block_error with importances given: four partial sums in double (exact enough to
+// compare rounds), a loop the compiler vectorises.
+double weighted_error(const float* x, const float* w, const Format& f, const SuperBlock& s) {
+  float y[kQKK];
+  dequantize(s, f, y);
+  constexpr int kLanes = 4;
+  double lanes[kLanes] = {};
+  for (int i0 = 0; i0 < kQKK; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      const int i = i0 + k;
+      const double diff = static_cast<double>(x[i]) - static_cast<double>(y[i]);
+      lanes[k] += static_cast<double>(w[i]) * diff * diff;
+    }
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
 }  // namespace
 
 void measure_candidates(const float* x, const float* w, const Format& f, const float* dl,
@@ -342,19 +329,26 @@ float measure_sub_block(const float* x, const float* w, const Format& f, float d
                     : measure_scalar<false>(x, w, f, dl, ml, level);
 }
 
-double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s) {
-  float y[kQKK];
-  dequantize(s, f, y);
-  // Four partial sums in double: exact enough to compare rounds, and vectorisable.
-  constexpr int kLanes = 4;
-  double lanes[kLanes] = {};
-  for (int i0 = 0; i0 < kQKK; i0 += kLanes)
-    for (int k = 0; k < kLanes; ++k) {
-      const int i = i0 + k;
-      const double diff = static_cast<double>(x[i]) - y[i];
-      lanes[k] += weight_at(w, i) * diff * diff;
+LevelSums level_sums(const float* x, const float* w, const Format& f, const uint8_t* level) {
+  float lanes[kLevelSums][kMeasureLanes] = {};
+  const float bias = static_cast<float>(f.bias);
+  for (int i0 = 0; i0 < f.sub_block; i0 += kMeasureLanes)
+    for (int k = 0; k < kMeasureLanes; ++k) {
+      const float wi = w[i0 + k], q = static_cast<float>(level[i0 + k]) - bias;
+      const float wq = wi * q, wx = wi * x[i0 + k];
+      lanes[0][k] += wi;
+      lanes[1][k] += wq;
+      lanes[2][k] += wq * q;
+      lanes[3][k] += wx;
+      lanes[4][k] += wx * q;
     }
-  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  return combine_level_sums(lanes);
+}
+
+double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s) {
+  if (w != nullptr) return weighted_error(x, w, f, s);
+  static const std::vector<float> kUniform(kQKK, 1.f);
+  return weighted_error(x, kUniform.data(), f, s);
 }
 
 SearchIsa default_search_isa() {
@@ -362,12 +356,13 @@ SearchIsa default_search_isa() {
 }
 
 void refine(const float* x, const float* qw, const Format& f, SuperBlock& s, SearchIsa isa) {
-  const SearchKernels k = isa == SearchIsa::kAvx2
-                              ? SearchKernels{measure_sub_block_avx2, measure_candidates_avx2}
-                              : SearchKernels{measure_sub_block, measure_candidates};
+  const SearchKernels k =
+      isa == SearchIsa::kAvx2
+          ? SearchKernels{measure_sub_block_avx2, measure_candidates_avx2, level_sums_avx2}
+          : SearchKernels{measure_sub_block, measure_candidates, level_sums};
   static const std::vector<float> kUniform(kQKK, 1.f);
   const float* w = qw != nullptr ? qw : kUniform.data();
-  double error = super_block_error(x, w, f, s);
+  double error = weighted_error(x, w, f, s);
   for (int round = 0; round < kMaxRounds && error > 0; ++round) {
     SuperBlock trial = s;
     refine_super_scales(k, x, w, f, trial);
@@ -375,7 +370,7 @@ void refine(const float* x, const float* qw, const Format& f, SuperBlock& s, Sea
     if (fp16_to_fp32(trial.d) != 0)
       for (int j = 0; j < f.sub_blocks(); ++j) refine_sub_block(k, x, w, f, j, first_scan, trial);
     // Candidates were compared in float; keep the round only if it exactly gains.
-    const double e = super_block_error(x, w, f, trial);
+    const double e = weighted_error(x, w, f, trial);
     if (!(e < error)) break;
     const bool small_gain = e > error * (1 - 1e-4);
     s = trial;
