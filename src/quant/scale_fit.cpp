@@ -30,27 +30,40 @@ WeightedSums symmetric_sums(const float* x, const float* w, int n, int nmax, flo
   return s;
 }
 
+// The levels symmetric_sums writes, without its sums.
+void symmetric_levels(const float* x, int n, int nmax, float iscale, uint8_t* levels) {
+  for (int i = 0; i < n; ++i)
+    levels[i] =
+        static_cast<uint8_t>(std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1) + nmax);
+}
+
 // fit_symmetric's 18 scan scales, eight per call of the lane kernel; the first candidate that
-// beats the best so far (in the scalar order) is taken, exactly as the scalar loop does.
-float scan_symmetric_lanes(const float* x, const float* w, int n, int nmax, float max, float scale,
-                           float best, uint8_t* levels) {
+// beats the best so far (in the scalar order) is taken, exactly as the scalar loop does. The
+// levels depend only on the winning scale, so they are written once, for the last winner.
+float scan_symmetric_lanes(const float* x, const float* w, int n, int nmax, float max,
+                           float first_iscale, uint8_t* levels) {
+  const WeightedSums first = symmetric_sums(x, w, n, nmax, first_iscale, nullptr);
+  float scale = first.suml2 != 0 ? first.sumlx / first.suml2 : 0.0f;
+  float best = scale * first.sumlx;
+  float winner = first_iscale;
   float iscales[24] = {};
   int count = 0;
   for (int is = -9; is <= 9; ++is)
     if (is != 0)
       iscales[count++] = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
   lanes::SymmetricLanes sums;
-  for (int first = 0; first < count; first += lanes::kLanes) {
-    lanes::symmetric_candidates_avx2(x, w, n, nmax, iscales + first, sums);
-    for (int k = 0; k < std::min(lanes::kLanes, count - first); ++k) {
+  for (int first_lane = 0; first_lane < count; first_lane += lanes::kLanes) {
+    lanes::symmetric_candidates_avx2(x, w, n, nmax, iscales + first_lane, sums);
+    for (int k = 0; k < std::min(lanes::kLanes, count - first_lane); ++k) {
       const float sumlx = sums.sumlx[k], suml2 = sums.suml2[k];
       if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-        symmetric_sums(x, w, n, nmax, iscales[first + k], levels);
+        winner = iscales[first_lane + k];
         scale = sumlx / suml2;
         best = scale * sumlx;
       }
     }
   }
+  if (levels != nullptr) symmetric_levels(x, n, nmax, winner, levels);
   return scale;
 }
 
@@ -81,10 +94,11 @@ float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* le
     std::fill(levels, levels + n, uint8_t{0});
     return 0.f;
   }
-  const WeightedSums first = symmetric_sums(x, w, n, nmax, static_cast<float>(-nmax) / max, levels);
+  const float first_iscale = static_cast<float>(-nmax) / max;
+  if (isa == FitIsa::kAvx2) return scan_symmetric_lanes(x, w, n, nmax, max, first_iscale, levels);
+  const WeightedSums first = symmetric_sums(x, w, n, nmax, first_iscale, levels);
   float scale = first.suml2 != 0 ? first.sumlx / first.suml2 : 0.0f;
   float best = scale * first.sumlx;
-  if (isa == FitIsa::kAvx2) return scan_symmetric_lanes(x, w, n, nmax, max, scale, best, levels);
   for (int is = -9; is <= 9; ++is) {
     if (is == 0) continue;
     const float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
