@@ -11,7 +11,6 @@
 namespace qmix::kquant {
 namespace {
 
-constexpr int kMaxRounds = 1;
 constexpr int kSubBlockRounds = 3;
 
 // Nearest integer of v within [lo, hi]; safe for huge or non-finite v.
@@ -60,13 +59,29 @@ struct Candidate {
   int scale, min;
 };
 
-// How far the first scan reaches around a least-squares scale or min: about ±5 %, at least ±2.
-// A symmetric format's window is at most ±3 so that it and the current scale fill one lane
-// pass of the candidate kernel (q6_K's scales reach 127, where ±5 % took two passes; see
-// docs/performance.md for the error this costs).
+// How hard the search works, chosen against issue #4's target (no slower than ggml's scalar
+// algorithm on one thread; docs/performance.md has the measurements). The symmetric formats
+// (q3_K, q6_K), whose ggml fit is cheap, get one round and a first window of ±5 % (at least ±2)
+// capped at ±3, so that it and the current scale fill one lane pass of the candidate kernel.
+// The affine ones (q2_K, q4_K, q5_K), whose ggml fit costs 4x more, keep three rounds and ±10 %
+// (at least ±3), still below ggml's cost, for their larger gain.
+struct SearchBudget {
+  int rounds;
+  float window;  // first scan: ±window * centre + 1
+  int min_radius;
+  int max_radius;
+};
+constexpr SearchBudget kSymmetricBudget{1, 0.05f, 2, (kMeasureLanes - 1) / 2};
+constexpr SearchBudget kAffineBudget{3, 0.1f, 3, 1 << 20};
+
+const SearchBudget& budget_of(const Format& f) {
+  return f.affine() ? kAffineBudget : kSymmetricBudget;
+}
+
 int scan_radius(const Format& f, float center) {
-  const int radius = std::max(2, static_cast<int>(0.05f * std::fabs(center)) + 1);
-  return f.affine() ? radius : std::min(radius, (kMeasureLanes - 1) / 2);
+  const SearchBudget& b = budget_of(f);
+  const int radius = std::max(b.min_radius, static_cast<int>(b.window * std::fabs(center)) + 1);
+  return std::min(radius, b.max_radius);
 }
 
 // The first scan of a sub-block is wide only in the search's first round: later rounds start
@@ -363,7 +378,7 @@ void refine(const float* x, const float* qw, const Format& f, SuperBlock& s, Sea
   static const std::vector<float> kUniform(kQKK, 1.f);
   const float* w = qw != nullptr ? qw : kUniform.data();
   double error = weighted_error(x, w, f, s);
-  for (int round = 0; round < kMaxRounds && error > 0; ++round) {
+  for (int round = 0; round < budget_of(f).rounds && error > 0; ++round) {
     SuperBlock trial = s;
     refine_super_scales(k, x, w, f, trial);
     const FirstScan first_scan = round == 0 ? FirstScan::kWide : FirstScan::kNarrow;
