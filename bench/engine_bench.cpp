@@ -33,7 +33,7 @@ BENCHMARK_CAPTURE(BM_GemmF32, avx2, gemm_f32_avx2)->Args({64, 1024})->Args({512,
 BENCHMARK_CAPTURE(BM_GemmF32, avx512, gemm_f32_avx512)->Args({64, 1024})->Args({512, 3072});
 
 void BM_MatmulBf16(benchmark::State& state, MatmulMode mode) {
-  const int64_t tokens = state.range(0), rows = 3072, cols = 1024;
+  const int64_t tokens = state.range(0), rows = state.range(2), cols = state.range(3);
   std::vector<uint16_t> w(static_cast<size_t>(rows * cols));
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.0f, 0.02f);
@@ -59,13 +59,15 @@ void BM_MatmulBf16(benchmark::State& state, MatmulMode mode) {
                                                 benchmark::Counter::kIsIterationInvariantRate,
                                                 benchmark::Counter::kIs1000);
 }
+// Arguments: tokens, threads, rows, cols (ffn_up and ffn_down of the anchor shape).
 BENCHMARK_CAPTURE(BM_MatmulBf16, panels_gemm, MatmulMode::kExactF32)
-    ->Args({512, 1})
-    ->Args({512, 2})
+    ->Args({512, 1, 3072, 1024})
+    ->Args({512, 1, 1024, 3072})
+    ->Args({512, 2, 3072, 1024})
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_MatmulBf16, row_dots, MatmulMode::kQuantizedActivations)
-    ->Args({512, 1})
-    ->Args({512, 2})
+    ->Args({512, 1, 3072, 1024})
+    ->Args({512, 2, 3072, 1024})
     ->UseRealTime();
 
 }  // namespace

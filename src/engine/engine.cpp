@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 namespace qmix {
 
@@ -13,7 +14,11 @@ ops::RopeStyle rope_style_for(Arch arch) {
   return arch == Arch::kLlama ? ops::RopeStyle::kNormal : ops::RopeStyle::kNeox;
 }
 
-void resize(std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); }
+// Every user overwrites the whole buffer, so growing it is enough (no zeroing per layer).
+void resize(std::vector<float>& v, int64_t n) { v.resize(static_cast<size_t>(n)); }
+
+// Tokens per task of the elementwise work spread over the pool.
+constexpr int64_t kTokenGrain = 16;
 }  // namespace
 
 Engine::Engine(const HParams& hp, ModelWeights weights, const EngineOptions& options)
@@ -70,6 +75,7 @@ Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64
     return make_error(ErrorCode::kInvalidArgument, "eval: bad token count {} / logits_from {}", n,
                       logits_from);
   Scratch s(n, E);
+  if (hp_.n_rot > 0) s.rope = ops::rope_table(n, hp_.n_rot, static_cast<float>(hp_.rope_theta));
   for (int64_t t = 0; t < n; ++t) {
     const int32_t id = tokens[static_cast<size_t>(t)];
     if (id < 0 || id >= weights_.token_embd.rows)
@@ -88,10 +94,7 @@ Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64
       ffn_block(il, s, n);
   }
   const int64_t n_out = n - logits_from;
-  const float eps = static_cast<float>(hp_.rms_eps);
-  for (int64_t t = 0; t < n_out; ++t)
-    ops::rms_norm(s.x.data() + (logits_from + t) * E, small(weights_.output_norm), eps, E,
-                  s.xn.data() + t * E);
+  rms_norm_rows(s.x.data() + logits_from * E, weights_.output_norm, n_out, s.xn.data());
   std::vector<float> logits(static_cast<size_t>(n_out * n_vocab()));
   ctx_.observe(weights_.output, s.xn.data(), n_out);
   matmul(ctx_, weights_.output, 0, s.xn.data(), n_out, logits.data());
@@ -100,11 +103,10 @@ Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64
 
 void Engine::attention_block(int64_t il, Scratch& s, int64_t n) {
   const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
-  const int64_t E = hp_.n_embd, hd = hp_.head_dim_k, hd_v = hp_.head_dim_v;
+  const int64_t hd = hp_.head_dim_k, hd_v = hp_.head_dim_v;
   const int64_t nh = hp_.n_head, nkv = hp_.n_head_kv;
   const float eps = static_cast<float>(hp_.rms_eps);
-  for (int64_t t = 0; t < n; ++t)
-    ops::rms_norm(s.x.data() + t * E, small(L.attn_norm), eps, E, s.xn.data() + t * E);
+  rms_norm_rows(s.x.data(), L.attn_norm, n, s.xn.data());
   resize(s.q, n * L.attn_q.rows);
   resize(s.k, n * nkv * hd);
   resize(s.v, n * nkv * hd_v);
@@ -115,24 +117,42 @@ void Engine::attention_block(int64_t il, Scratch& s, int64_t n) {
   // Gated attention (Qwen3.5): attn_q yields [q | gate] per head; split them apart.
   const bool gated = L.attn_q.rows == 2 * nh * hd;
   if (gated) split_query_gate(s, n, nh, hd);
-  for (int64_t t = 0; t < n; ++t) {
-    float* q = s.q.data() + t * nh * hd;
-    float* k = s.k.data() + t * nkv * hd;
-    if (L.attn_q_norm.present())
-      for (int64_t h = 0; h < nh; ++h)
-        ops::rms_norm(q + h * hd, small(L.attn_q_norm), eps, hd, q + h * hd);
-    if (L.attn_k_norm.present())
-      for (int64_t h = 0; h < nkv; ++h)
-        ops::rms_norm(k + h * hd, small(L.attn_k_norm), eps, hd, k + h * hd);
-    ops::rope(q, nh, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
-    ops::rope(k, nkv, hd, hp_.n_rot, t, static_cast<float>(hp_.rope_theta), rope_style_);
-  }
+  const float* q_norm = L.attn_q_norm.present() ? small(L.attn_q_norm) : nullptr;
+  const float* k_norm = L.attn_k_norm.present() ? small(L.attn_k_norm) : nullptr;
+  pool_.parallel_for(n, kTokenGrain, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      float* q = s.q.data() + t * nh * hd;
+      float* k = s.k.data() + t * nkv * hd;
+      if (q_norm)
+        for (int64_t h = 0; h < nh; ++h) ops::rms_norm(q + h * hd, q_norm, eps, hd, q + h * hd);
+      if (k_norm)
+        for (int64_t h = 0; h < nkv; ++h) ops::rms_norm(k + h * hd, k_norm, eps, hd, k + h * hd);
+      ops::rope(q, nh, hd, s.rope, t, rope_style_);
+      ops::rope(k, nkv, hd, s.rope, t, rope_style_);
+    }
+  });
   attend(s, n, nh, nkv, hd, hd_v);
   if (gated)
     for (size_t i = 0; i < s.attn.size(); ++i) s.attn[i] *= ops::sigmoid(s.gate[i]);
   ctx_.observe(L.attn_output, s.attn.data(), n);
   matmul(ctx_, L.attn_output, 0, s.attn.data(), n, s.tmp.data());
-  for (size_t i = 0; i < static_cast<size_t>(n * E); ++i) s.x[i] += s.tmp[i];
+  add_rows(s.tmp.data(), n, s.x.data());
+}
+
+void Engine::rms_norm_rows(const float* x, const WeightRef& w, int64_t n, float* y) {
+  const int64_t E = hp_.n_embd;
+  const float* weight = small(w);
+  const float eps = static_cast<float>(hp_.rms_eps);
+  pool_.parallel_for(n, kTokenGrain, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) ops::rms_norm(x + t * E, weight, eps, E, y + t * E);
+  });
+}
+
+void Engine::add_rows(const float* delta, int64_t n, float* x) {
+  const int64_t E = hp_.n_embd;
+  pool_.parallel_for(n, kTokenGrain, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin * E; i < end * E; ++i) x[i] += delta[i];
+  });
 }
 
 void Engine::split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd) {
@@ -172,30 +192,30 @@ void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, 
   });
   const int64_t ldq = hd + 16, lds = n + 16;  // strides off the 4 KiB multiples (see gemm.h)
   pool_.parallel_for(nh, 1, [&](int64_t begin, int64_t end, int) {
-    std::vector<float> query(static_cast<size_t>(n * ldq)), scores(static_cast<size_t>(n * lds));
+    const auto query = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n * ldq));
+    const auto scores = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n * lds));
     for (int64_t h = begin; h < end; ++h) {
       const int64_t kvh = h / group;
       for (int64_t t = 0; t < n; ++t)
-        std::copy_n(s.q.data() + (t * nh + h) * hd, hd, query.data() + t * ldq);
+        std::copy_n(s.q.data() + (t * nh + h) * hd, hd, query.get() + t * ldq);
       GemmArgs qk;
-      qk.x = query.data();
+      qk.x = query.get();
       qk.ldx = ldq;
       qk.z = keys.data() + kvh * k_size;
       qk.ldz = hd * kGemmPanelCols;
-      qk.c = scores.data();
+      qk.c = scores.get();
       qk.ldc = lds;
       qk.m = qk.n = n;
       qk.k = hd;
       qk.triangle = GemmTriangle::kColumnsUpToRow;
       gemm(qk);
       for (int64_t t = 0; t < n; ++t) {
-        float* row = scores.data() + t * lds;
-        for (int64_t u = 0; u <= t; ++u) row[u] *= scale;
-        ops::softmax(row, t + 1);
+        float* row = scores.get() + t * lds;
+        ops::softmax(row, t + 1, scale);
         std::fill(row + t + 1, row + n, 0.0f);
       }
       GemmArgs pv;
-      pv.x = scores.data();
+      pv.x = scores.get();
       pv.ldx = lds;
       pv.z = values.data() + kvh * v_size;
       pv.ldz = n * kGemmPanelCols;
@@ -212,21 +232,22 @@ void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, 
 
 void Engine::ffn_block(int64_t il, Scratch& s, int64_t n) {
   const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
-  const int64_t E = hp_.n_embd, F = L.ffn_up.rows;
+  const int64_t F = L.ffn_up.rows;
   const WeightRef& norm_w = L.ffn_norm.present() ? L.ffn_norm : L.post_attn_norm;
-  for (int64_t t = 0; t < n; ++t)
-    ops::rms_norm(s.x.data() + t * E, small(norm_w), static_cast<float>(hp_.rms_eps), E,
-                  s.xn.data() + t * E);
+  rms_norm_rows(s.x.data(), norm_w, n, s.xn.data());
   resize(s.gate, n * F);
   resize(s.up, n * F);
   ctx_.observe(L.ffn_gate, s.xn.data(), n);
   ctx_.observe(L.ffn_up, s.xn.data(), n);
   matmul(ctx_, L.ffn_gate, 0, s.xn.data(), n, s.gate.data());
   matmul(ctx_, L.ffn_up, 0, s.xn.data(), n, s.up.data());
-  ops::swiglu(s.gate.data(), s.up.data(), n * F, s.gate.data());
+  pool_.parallel_for(n, kTokenGrain, [&](int64_t begin, int64_t end, int) {
+    ops::swiglu(s.gate.data() + begin * F, s.up.data() + begin * F, (end - begin) * F,
+                s.gate.data() + begin * F);
+  });
   ctx_.observe(L.ffn_down, s.gate.data(), n);
   matmul(ctx_, L.ffn_down, 0, s.gate.data(), n, s.tmp.data());
-  for (size_t i = 0; i < static_cast<size_t>(n * E); ++i) s.x[i] += s.tmp[i];
+  add_rows(s.tmp.data(), n, s.x.data());
 }
 
 }  // namespace qmix

@@ -47,6 +47,7 @@ class Engine {
     struct GatedDeltaNet {
       std::vector<float> qkv, conv, z, decay, beta, core;
     } delta_net;
+    ops::RopeTable rope;
     Scratch(int64_t n, int64_t n_embd)
         : x(static_cast<size_t>(n * n_embd)), xn(x.size()), tmp(x.size()) {}
   };
@@ -56,6 +57,9 @@ class Engine {
   void delta_net_inputs(int64_t il, Scratch& s, int64_t n);
   void ffn_block(int64_t il, Scratch& s, int64_t n);
   void moe_block(int64_t il, Scratch& s, int64_t n);
+  // Over the rows of n tokens, spread across the pool: y = rms_norm(x) · w, and x += delta.
+  void rms_norm_rows(const float* x, const WeightRef& w, int64_t n, float* y);
+  void add_rows(const float* delta, int64_t n, float* x);
   void split_query_gate(Scratch& s, int64_t n, int64_t nh, int64_t hd);
   void attend(Scratch& s, int64_t n, int64_t n_head, int64_t n_head_kv, int64_t hd, int64_t hd_v);
   // f32 copy of a small tensor (norm weights, SSM parameters), made once at creation.

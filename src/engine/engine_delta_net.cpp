@@ -60,12 +60,10 @@ void resize_for(std::vector<float>& v, int64_t n) { v.resize(static_cast<size_t>
 // q and k (q also scaled by 1/√dk), decay g = A · softplus(α + dt_bias) and β = sigmoid(β_in).
 void Engine::delta_net_inputs(int64_t il, Scratch& s, int64_t n) {
   const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
-  const int64_t E = hp_.n_embd, dk = hp_.ssm_state_size, n_k = hp_.ssm_group_count;
+  const int64_t dk = hp_.ssm_state_size, n_k = hp_.ssm_group_count;
   const int64_t n_v = hp_.ssm_time_step_rank, C = L.attn_qkv.rows, K = L.ssm_conv1d.cols;
   Scratch::GatedDeltaNet& d = s.delta_net;
-  for (int64_t t = 0; t < n; ++t)
-    ops::rms_norm(s.x.data() + t * E, small(L.attn_norm), static_cast<float>(hp_.rms_eps), E,
-                  s.xn.data() + t * E);
+  rms_norm_rows(s.x.data(), L.attn_norm, n, s.xn.data());
   resize_for(d.qkv, n * C);
   resize_for(d.conv, n * C);
   resize_for(d.z, n * L.attn_gate.rows);
@@ -105,7 +103,7 @@ void Engine::delta_net_inputs(int64_t il, Scratch& s, int64_t n) {
 
 void Engine::gated_delta_block(int64_t il, Scratch& s, int64_t n) {
   const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
-  const int64_t E = hp_.n_embd, dk = hp_.ssm_state_size, n_k = hp_.ssm_group_count;
+  const int64_t dk = hp_.ssm_state_size, n_k = hp_.ssm_group_count;
   const int64_t n_v = hp_.ssm_time_step_rank, dv = hp_.ssm_inner_size / n_v;
   const int64_t C = L.attn_qkv.rows, V = n_v * dv;
   delta_net_inputs(il, s, n);
@@ -147,7 +145,7 @@ void Engine::gated_delta_block(int64_t il, Scratch& s, int64_t n) {
   });
   ctx_.observe(L.ssm_out, d.core.data(), n);
   matmul(ctx_, L.ssm_out, 0, d.core.data(), n, s.tmp.data());
-  for (size_t i = 0; i < static_cast<size_t>(n * E); ++i) s.x[i] += s.tmp[i];
+  add_rows(s.tmp.data(), n, s.x.data());
 }
 
 }  // namespace qmix

@@ -56,9 +56,7 @@ void Engine::moe_block(int64_t il, Scratch& s, int64_t n) {
   const LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
   const int64_t E = hp_.n_embd, n_expert = L.ffn_gate_inp.rows, F = L.ffn_up_exps.rows;
   const int64_t k = std::min<int64_t>(hp_.n_expert_used, n_expert);
-  for (int64_t t = 0; t < n; ++t)
-    ops::rms_norm(s.x.data() + t * E, small(L.ffn_norm.present() ? L.ffn_norm : L.post_attn_norm),
-                  static_cast<float>(hp_.rms_eps), E, s.xn.data() + t * E);
+  rms_norm_rows(s.x.data(), L.ffn_norm.present() ? L.ffn_norm : L.post_attn_norm, n, s.xn.data());
   std::vector<float> router(static_cast<size_t>(n * n_expert));
   ctx_.observe(L.ffn_gate_inp, s.xn.data(), n);
   matmul(ctx_, L.ffn_gate_inp, 0, s.xn.data(), n, router.data());

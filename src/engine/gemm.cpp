@@ -12,12 +12,13 @@ void gemm_f32_scalar(const GemmArgs& g) {
     const int64_t cols = g.triangle == GemmTriangle::kColumnsUpToRow ? std::min(g.n, i + 1) : g.n;
     const int64_t depth = g.triangle == GemmTriangle::kDepthUpToRow ? std::min(g.k, i + 1) : g.k;
     for (int64_t j = 0; j < cols; ++j) {
-      float sum = 0;
+      float* out = g.c + (g.store == GemmStore::kRowMajor ? i * g.ldc + j : j * g.ldc + i);
+      float sum = g.init == GemmInit::kAccumulate ? *out : 0.0f;
       for (int64_t k = 0; k < depth; ++k)
         sum = std::fma(g.x[i * g.ldx + k],
                        g.z[(j / kGemmPanelCols) * g.ldz + k * kGemmPanelCols + j % kGemmPanelCols],
                        sum);
-      g.c[g.store == GemmStore::kRowMajor ? i * g.ldc + j : j * g.ldc + i] = sum;
+      *out = sum;
     }
   }
 }

@@ -24,6 +24,12 @@ enum class GemmStore {
   kTransposed,  // c[j * ldc + i]
 };
 
+enum class GemmInit {
+  kZero,        // C = X · Z
+  kAccumulate,  // C += X · Z, continuing each output's FMA chain (row-major C only): splitting k
+                // into blocks gives the same bits as one pass over all of k
+};
+
 // Causal attention needs only part of the product; the kernels skip work in whole tiles, so
 // the caller must not read outputs it did not ask for and must zero what it excludes.
 enum class GemmTriangle {
@@ -42,6 +48,7 @@ struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   GemmStore store = GemmStore::kRowMajor;
   GemmTriangle triangle = GemmTriangle::kFull;
+  GemmInit init = GemmInit::kZero;
 };
 
 using GemmFn = void (*)(const GemmArgs& args);

@@ -27,8 +27,17 @@ struct Tiles {
   static void tile(const GemmArgs& g, int64_t i0, int64_t j0, int64_t depth, Mask m0, Mask m1) {
     // Fully unrolled loops over r, so that the compiler keeps acc in registers.
     Reg acc[R][2];
+    if (g.init == GemmInit::kAccumulate) {
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V::zero();
+      for (int r = 0; r < R; ++r) {
+        const float* c = g.c + (i0 + r) * g.ldc + j0;
+        acc[r][0] = V::load(c, m0);
+        acc[r][1] = V::load(c + V::kLanes, m1);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V::zero();
+    }
     const float* x = g.x + i0 * g.ldx;
     const int64_t ldx = g.ldx;
     const float* z = g.z + j0 / kGemmPanelCols * g.ldz + j0 % kGemmPanelCols;

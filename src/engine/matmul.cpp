@@ -14,9 +14,17 @@ constexpr int64_t kRowGrain = 16;
 // Tokens processed against one weight row tile, so the activation tile stays in cache.
 constexpr int64_t kTokenTile = 64;
 
-// Rows of the weight matrix dequantized together into one f32 panel per task: the panel stays
-// in L2 while every token passes over it; a multiple of the GEMM kernels' row tiles (6, 12).
-constexpr int64_t kPanelRows = 48;
+// Rows of the weight matrix per task (a panel): every token's activations pass once over each
+// panel, so larger panels read the activations fewer times (3072 columns × 512 tokens are
+// 6 MiB, past what L2 and a shared L3 keep); kPanelRows is the largest, shrunk so that each
+// thread gets at least kTasksPerThread panels. A multiple of both kernels' row tiles (6, 12).
+constexpr int64_t kPanelRows = 192;
+constexpr int64_t kRowTile = 12;
+constexpr int64_t kTasksPerThread = 4;
+// Depth (columns) per GEMM pass: the pass's slice of the panel (decoded just before use) and
+// its strip of activations stay in L2. A multiple of 256, the largest quantization block, so
+// slices never split a block.
+constexpr int64_t kDepthBlock = 256;
 // Padding of a panel row: a row stride that is a multiple of 4 KiB would put the rows the
 // kernel reads together into one cache set.
 constexpr int64_t kPanelPad = 16;
@@ -29,45 +37,73 @@ void run_parallel(const MatmulContext& ctx, int64_t n, int64_t grain, Fn&& fn) {
     fn(0, n, 0);
 }
 
-// y = x · Wᵀ as the GEMM C = W_panel · xᵀ stored transposed: each panel of weight rows is
-// decoded once per call and every token reads it from cache.
+void grow(std::vector<float>& v, int64_t n) {
+  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+}
+
+// Values [k0, k0 + n) of weight row r, as f32; k0 is a multiple of the type's block size.
+void dequantize_slice(const WeightRef& w, int64_t expert, int64_t r, int64_t k0, int64_t n,
+                      float* out) {
+  const std::byte* row =
+      w.row(expert, r) + static_cast<uint64_t>(k0 / w.type->block_size * w.type->block_bytes);
+  active_kernels(*w.type).dequantize(row, out, n);
+}
+
+// One panel of rows [r0, r0 + nr): products[r][t] = Σ_k W[r0 + r][k] · x[t][k], a depth block
+// at a time (each block's weights decoded just before use, so they are still in L2; the FMA
+// chains continue across blocks, bit-identical to one pass), then written to y[t][r0 + r].
+void panel_products(const WeightRef& w, int64_t expert, int64_t r0, int64_t nr, const float* xt,
+                    int64_t n_tokens, MatmulWorkspace::PerThread& buf, float* y) {
+  const GemmFn gemm = gemm_f32();
+  const int64_t ldx = std::min(kDepthBlock, w.cols) + kPanelPad;
+  grow(buf.weights, nr * ldx);
+  grow(buf.products, nr * n_tokens);
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kDepthBlock) {
+    const int64_t depth = std::min(kDepthBlock, w.cols - k0);
+    for (int64_t r = 0; r < nr; ++r)
+      dequantize_slice(w, expert, r0 + r, k0, depth, buf.weights.data() + r * ldx);
+    GemmArgs g;
+    g.x = buf.weights.data();
+    g.ldx = ldx;
+    g.z = xt + k0 * kGemmPanelCols;
+    g.ldz = w.cols * kGemmPanelCols;
+    g.c = buf.products.data();
+    g.ldc = n_tokens;
+    g.m = nr;
+    g.n = n_tokens;
+    g.k = depth;
+    g.init = k0 == 0 ? GemmInit::kZero : GemmInit::kAccumulate;
+    gemm(g);
+  }
+  for (int64_t t = 0; t < n_tokens; ++t)
+    for (int64_t r = 0; r < nr; ++r)
+      y[t * w.rows + r0 + r] = buf.products[static_cast<size_t>(r * n_tokens + t)];
+}
+
+// y = x · Wᵀ as GEMMs C = W_panel · xᵀ: each panel of weight rows is decoded once per call.
 void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, const float* x,
                   int64_t n_tokens, float* y) {
   MatmulWorkspace local;
   MatmulWorkspace& ws = ctx.workspace ? *ctx.workspace : local;
   const int n_threads = ctx.pool ? ctx.pool->size() : 1;
-  const auto need = static_cast<size_t>(packed_z_size(w.cols, n_tokens));
-  if (ws.activations_t.size() < need) ws.activations_t.resize(need);
+  grow(ws.activations_t, packed_z_size(w.cols, n_tokens));
   float* xt = ws.activations_t.data();
   run_parallel(ctx, (n_tokens + kGemmPanelCols - 1) / kGemmPanelCols, 1,
                [&](int64_t begin, int64_t end, int) {
                  pack_z_transposed(x, w.cols, w.cols, n_tokens, xt, begin, end);
                });
-  const int64_t ldx = w.cols + kPanelPad;
-  ws.panels.resize(static_cast<size_t>(std::max(n_threads, 1)));
-  const GemmFn gemm = gemm_f32();
-  auto work = [&](int64_t begin, int64_t end, int thread) {
-    std::vector<float>& panel = ws.panels[static_cast<size_t>(thread)];
-    if (panel.size() < static_cast<size_t>(kPanelRows * ldx))
-      panel.resize(static_cast<size_t>(kPanelRows * ldx));
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t r0 = p * kPanelRows, nr = std::min(kPanelRows, w.rows - r0);
-      for (int64_t r = 0; r < nr; ++r) dequantize_row(w, expert, r0 + r, panel.data() + r * ldx);
-      GemmArgs g;
-      g.x = panel.data();
-      g.ldx = ldx;
-      g.z = xt;
-      g.ldz = w.cols * kGemmPanelCols;
-      g.c = y + r0;
-      g.ldc = w.rows;
-      g.m = nr;
-      g.n = n_tokens;
-      g.k = w.cols;
-      g.store = GemmStore::kTransposed;
-      gemm(g);
-    }
-  };
-  run_parallel(ctx, (w.rows + kPanelRows - 1) / kPanelRows, 1, work);
+  ws.threads.resize(static_cast<size_t>(std::max(n_threads, 1)));
+  const int64_t tasks =
+      std::max((w.rows + kPanelRows - 1) / kPanelRows, kTasksPerThread * n_threads);
+  const int64_t panel_rows = ((w.rows + tasks - 1) / tasks + kRowTile - 1) / kRowTile * kRowTile;
+  run_parallel(ctx, (w.rows + panel_rows - 1) / panel_rows, 1,
+               [&](int64_t begin, int64_t end, int thread) {
+                 for (int64_t p = begin; p < end; ++p) {
+                   const int64_t r0 = p * panel_rows;
+                   panel_products(w, expert, r0, std::min(panel_rows, w.rows - r0), xt, n_tokens,
+                                  ws.threads[static_cast<size_t>(thread)], y);
+                 }
+               });
 }
 
 // Converts activation rows to the partner format of the weights.

@@ -24,8 +24,12 @@ enum class MatmulMode {
 // Buffers the exact path reuses from one matmul to the next (allocating them per call costs
 // page faults on every call). Used by one matmul at a time.
 struct MatmulWorkspace {
-  std::vector<float> activations_t;        // the activations transposed: cols × tokens
-  std::vector<std::vector<float>> panels;  // per thread: dequantized weight rows
+  struct PerThread {
+    std::vector<float> weights;   // a panel of dequantized weight rows
+    std::vector<float> products;  // their products with every token, rows × tokens
+  };
+  std::vector<float> activations_t;  // the activations packed transposed: cols × tokens
+  std::vector<PerThread> threads;
 };
 
 struct MatmulContext {

@@ -101,6 +101,29 @@ void expect_same_as_scalar(GemmFn fn) {
           }
 }
 
+// Splitting k into blocks with kAccumulate gives the bits of one pass.
+void expect_blocks_equal_one_pass(GemmFn fn) {
+  const Problem p{13, 40, 70};
+  const Operands o = operands(p);
+  const std::vector<float> whole = run(fn, p, o);
+  std::vector<float> c(static_cast<size_t>(p.m * p.n));
+  for (int64_t k0 : {0, 30, 64}) {
+    const int64_t k1 = k0 == 0 ? 30 : k0 == 30 ? 64 : 70;
+    GemmArgs g{
+        o.x.data() + k0, o.ldx, o.z.data() + k0 * kGemmPanelCols, o.ldz, c.data(), p.n, p.m, p.n,
+        k1 - k0};
+    g.init = k0 == 0 ? GemmInit::kZero : GemmInit::kAccumulate;
+    fn(g);
+  }
+  EXPECT_EQ(c, whole);
+}
+
+TEST(Gemm, DepthBlocksAccumulateExactly) {
+  expect_blocks_equal_one_pass(gemm_f32_scalar);
+  if (cpu_features().use_avx2()) expect_blocks_equal_one_pass(gemm_f32_avx2);
+  if (cpu_features().use_avx512()) expect_blocks_equal_one_pass(gemm_f32_avx512);
+}
+
 TEST(Gemm, Avx2BitIdenticalToScalar) {
   if (!cpu_features().use_avx2()) GTEST_SKIP() << "CPU without AVX2+FMA: AVX2 GEMM not tested";
   expect_same_as_scalar(gemm_f32_avx2);
