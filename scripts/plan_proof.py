@@ -7,6 +7,7 @@ base) and predicted-vs-measured loss for both loss models. Prints markdown table
 
 usage: scripts/plan_proof.py [--qmix build/qmix] [--shared ../shared] [--out out/plan-proof]
                              [--models tiny-qwen3,tiny-llama,tiny-qwen35] [--chunks 20]
+                             [--tiers Q4_K_M,Q3_K_M,IQ4_XS] [--only-measured] [--measure-zones 3]
 """
 import argparse
 import json
@@ -30,6 +31,8 @@ def run(args, **kw):
 class Proof:
     def __init__(self, a):
         self.q, self.shared, self.out, self.chunks = a.qmix, a.shared, a.out, a.chunks
+        self.tiers = a.tiers.split(",")
+        self.measure_zones = a.measure_zones
         os.makedirs(self.out, exist_ok=True)
         self.texts = {}
         for name, src in [("wiki", "wiki.test.raw"), ("reasoning", "reasoning.test.txt")]:
@@ -84,7 +87,8 @@ class Proof:
         return out
 
     def plan(self, model, bpw, loss, out, base="Q4_K_M", measure=False):
-        extra = ["--measure", self.calibration] if measure else []
+        extra = (["--measure", self.calibration, "--measure-zones", str(self.measure_zones)]
+                 if measure else [])
         j = json.loads(run([self.q, "plan", self.gguf(model)] + extra + [
                             "--imatrix", self.imatrix(model, "wiki"),
                             "--imatrix", self.imatrix(model, "reasoning"), "--mix", "0.5,0.5",
@@ -97,12 +101,11 @@ class Proof:
         rows = []
         variants = [("absolute", True)] + ([] if only_measured else
                                            [("relative", False), ("absolute", False)])
-        for tier in TIERS:
+        for tier in self.tiers:
             bpw = self.preset_bpw(model, tier)
-            if not only_measured:
-                pre = self.quantize(model, os.path.join(self.out, f"{model}.{tier}.gguf"), tier)
-                rows.append({"tier": tier, "variant": f"preset {tier}",
-                             **self.measure(model, pre)})
+            # The preset beside every plan: paired numbers from the same binary.
+            pre = self.quantize(model, os.path.join(self.out, f"{model}.{tier}.gguf"), tier)
+            rows.append({"tier": tier, "variant": f"preset {tier}", **self.measure(model, pre)})
             for loss, measured in variants:
                 name = f"{loss}-measure" if measured else loss
                 recipe = os.path.join(self.out, f"{model}.plan-{tier}-{name}.toml")
@@ -183,7 +186,11 @@ def main():
     ap.add_argument("--no-derive", action="store_true")
     ap.add_argument("--no-correlation", action="store_true")
     ap.add_argument("--only-measured", action="store_true",
-                    help="only the plans calibrated with --measure (and no derive/correlation)")
+                    help="only the presets and the plans calibrated with --measure (and no "
+                         "derive/correlation)")
+    ap.add_argument("--tiers", default=",".join(TIERS), help="presets to plan at, e.g. Q4_K_M")
+    ap.add_argument("--measure-zones", type=int, default=3,
+                    help="qmix plan --measure-zones (layer zones per role)")
     a = ap.parse_args()
     proof = Proof(a)
     for model in a.models.split(","):

@@ -31,7 +31,7 @@ struct PlanArgs {
   std::vector<double> mix;
   double target_bpw = 0;
   int64_t ctx = 0, sample_rows = 512, measure_ctx = 128, measure_chunks = 8;
-  int threads = 0;
+  int threads = 0, measure_zones = 3;
   bool explain = false, json = false, no_cache = false;
 };
 
@@ -105,6 +105,7 @@ Expected<PlanRequest> make_request(const PlanArgs& a) {
                 : a.cache_dir.empty() ? default_cache_dir()
                                       : fs::path(a.cache_dir);
   r.sample_rows = a.sample_rows;
+  r.probe_zones = a.measure_zones;
   r.threads = a.threads;
   return r;
 }
@@ -185,6 +186,7 @@ nlohmann::json to_json(const PlanResult& r) {
                          {"loss", num(o.loss)}});
     j["tensors"].push_back({{"name", p.name},
                             {"role", p.role},
+                            {"scale_group", p.scale_group},
                             {"status", plan_status_name(p.status)},
                             {"base_type", type_name(p.base_type)},
                             {"type", type_name(p.type)},
@@ -262,6 +264,11 @@ void register_plan(CLI::App& app, CommandTable& table) {
   sub->add_option("--measure", a->measure, "text file: calibrate role scales by measured KLD");
   sub->add_option("--measure-ctx", a->measure_ctx, "context of --measure")->capture_default_str();
   sub->add_option("--measure-chunks", a->measure_chunks, "chunks of --measure")
+      ->capture_default_str();
+  sub->add_option("--measure-zones", a->measure_zones,
+                  "layer zones per role of --measure (1: one scale per role; 3: first, middle, "
+                  "last block)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   sub->add_option("--sample-rows", a->sample_rows, "rows sampled per tensor")
       ->capture_default_str();

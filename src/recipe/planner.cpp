@@ -331,20 +331,76 @@ double metric(const TensorSensitivity& s, GgmlType type, LossModel model) {
   return model == LossModel::kAbsolute ? it->second : s.relative(type);
 }
 
-// --measure: per role, the measured KLD of quantizing the role alone to the probe type over
-// the summed metric of the same change; roles the probe cannot scale get the geometric mean.
+// Geometric mean of the finite scales among `keys` (NaN if none).
+double geometric_mean(const std::map<std::string, double>& scales,
+                      const std::vector<std::string>& keys) {
+  double log_sum = 0;
+  int n = 0;
+  for (const std::string& k : keys)
+    if (const double s = scales.at(k); std::isfinite(s)) {
+      log_sum += std::log(s);
+      ++n;
+    }
+  return n ? std::exp(log_sum / n) : NAN;
+}
+
+void fill_unmeasured(std::map<std::string, double>& scales, const std::vector<PlanEntry>& tensors) {
+  std::map<std::string, std::vector<std::string>> by_role;
+  std::vector<std::string> all;
+  for (const auto& [group, s] : scales) all.push_back(group);
+  for (const PlanEntry& p : tensors)
+    if (scales.contains(p.scale_group)) {
+      auto& keys = by_role[p.role];
+      if (std::ranges::find(keys, p.scale_group) == keys.end()) keys.push_back(p.scale_group);
+    }
+  const double overall = geometric_mean(scales, all);
+  std::map<std::string, double> filled = scales;
+  for (const PlanEntry& p : tensors) {
+    if (!scales.contains(p.scale_group) || std::isfinite(scales.at(p.scale_group))) continue;
+    const double role = geometric_mean(scales, by_role[p.role]);
+    filled[p.scale_group] = std::isfinite(role) ? role : std::isfinite(overall) ? overall : 1.0;
+  }
+  scales = std::move(filled);
+}
+
+// Names each tensor's scale group: its role, and with --measure and several zones its layer zone
+// ("attn_output@blk.0", "ffn_down@blk.1-6").
+void set_scale_groups(std::vector<PlanEntry>& tensors, const PlanRequest& req) {
+  int n_blocks = 0;
+  for (const PlanEntry& p : tensors)
+    n_blocks = std::max(n_blocks, parse_tensor_name(p.name).block + 1);
+  const int zones = req.probe == nullptr ? 1 : std::max(1, req.probe_zones);
+  std::map<int, std::pair<int, int>> span;  // zone -> first and last block
+  for (int b = 0; b < n_blocks; ++b) {
+    const int z = layer_zone(b, n_blocks, zones);
+    const auto [it, fresh] = span.try_emplace(z, b, b);
+    if (!fresh) it->second.second = b;
+  }
+  for (PlanEntry& p : tensors) {
+    const int block = parse_tensor_name(p.name).block;
+    p.scale_group = p.role;
+    if (zones == 1 || block < 0) continue;
+    const auto [first, last] = span.at(layer_zone(block, n_blocks, zones));
+    p.scale_group +=
+        first == last ? fmt::format("@blk.{}", first) : fmt::format("@blk.{}-{}", first, last);
+  }
+}
+
+// --measure: per scale group, the measured KLD of quantizing the group alone to the probe type
+// over the summed metric of the same change; groups the probe cannot scale get the geometric
+// mean of their role's measured zones, or of all measured groups.
 Expected<std::map<std::string, double>> role_scales(const PlanModel& model,
                                                     const std::vector<PlanEntry>& tensors,
                                                     const std::vector<TensorSensitivity>& sens,
                                                     const PlanRequest& req) {
-  std::map<std::string, std::vector<size_t>> roles;
+  std::map<std::string, std::vector<size_t>> groups;
   for (size_t i = 0; i < tensors.size(); ++i)
-    if (tensors[i].status == PlanStatus::kPlanned) roles[tensors[i].role].push_back(i);
+    if (tensors[i].status == PlanStatus::kPlanned) groups[tensors[i].scale_group].push_back(i);
   std::map<std::string, double> scales;
   for (const PlanEntry& p : tensors)
-    if (p.status != PlanStatus::kNotQuantized) scales[p.role] = req.probe ? NAN : 1.0;
+    if (p.status != PlanStatus::kNotQuantized) scales[p.scale_group] = req.probe ? NAN : 1.0;
   if (req.probe == nullptr) return scales;
-  for (const auto& [role, members] : roles) {
+  for (const auto& [group, members] : groups) {
     std::vector<std::pair<std::string, GgmlType>> change;
     double predicted = 0;
     for (const size_t i : members) {
@@ -356,18 +412,9 @@ Expected<std::map<std::string, double>> role_scales(const PlanModel& model,
     }
     if (change.empty() || !(predicted > 0)) continue;
     QMIX_TRY_ASSIGN(const double kld, req.probe->measure(change));
-    if (kld > 0) scales[role] = kld / predicted;
+    if (kld > 0) scales[group] = kld / predicted;
   }
-  double log_sum = 0;
-  int n = 0;
-  for (const auto& [role, s] : scales)
-    if (std::isfinite(s)) {
-      log_sum += std::log(s);
-      ++n;
-    }
-  const double fallback = n ? std::exp(log_sum / n) : 1.0;
-  for (auto& [role, s] : scales)
-    if (!std::isfinite(s)) s = fallback;
+  fill_unmeasured(scales, tensors);
   return scales;
 }
 
@@ -376,7 +423,7 @@ void fill_losses(std::vector<PlanEntry>& tensors, const std::vector<TensorSensit
   for (size_t i = 0; i < tensors.size(); ++i) {
     PlanEntry& p = tensors[i];
     if (p.status == PlanStatus::kNotQuantized) continue;
-    const double scale = scales.at(p.role);
+    const double scale = scales.at(p.scale_group);
     p.energy = sens[i].energy;
     for (PlanOption& o : p.options) {
       o.error = sens[i].error.at(o.type);
@@ -463,6 +510,17 @@ void summarise(PlanResult& out) {
 
 }  // namespace
 
+int layer_zone(int block, int n_blocks, int zones) {
+  if (zones <= 1 || block < 0 || n_blocks <= 1) return 0;
+  const int last = n_blocks - 1;
+  if (zones == 2) return block == 0 || block == last ? 0 : 1;
+  if (block == 0) return 0;
+  if (block == last) return zones - 1;
+  // Blocks 1 … last − 1 split evenly over zones 1 … zones − 2.
+  const int middle = zones - 2;
+  return 1 + (block - 1) * middle / std::max(1, last - 1);
+}
+
 Expected<PlanResult> plan_recipe(const PlanRequest& req) {
   Inputs in;
   QMIX_TRY(read_inputs(req, in));
@@ -485,6 +543,7 @@ Expected<PlanResult> plan_recipe(const PlanRequest& req) {
   QMIX_TRY_ASSIGN(const auto sens, measure(in, req, out.tensors, pool));
   for (const TensorSensitivity& s : sens)
     if (!s.name.empty()) ++(s.from_cache ? out.cached_tensors : out.measured_tensors);
+  set_scale_groups(out.tensors, req);
   QMIX_TRY_ASSIGN(out.scales, role_scales(in.model, out.tensors, sens, req));
   fill_losses(out.tensors, sens, out.scales, req.loss);
   QMIX_TRY(solve_into(out));

@@ -76,8 +76,11 @@ struct PlanRequest {
   std::filesystem::path cache_dir;       // sensitivity cache; empty: none
   int64_t sample_rows = 512;             // rows sampled per tensor
   int threads = 0;                       // 0: all cores
-  LossProbe* probe = nullptr;            // set: calibrate a scale per role
-  GgmlType probe_type = GgmlType::Q3_K;  // the type a role is quantized to when probed
+  LossProbe* probe = nullptr;            // set: calibrate a scale per role and layer zone
+  GgmlType probe_type = GgmlType::Q3_K;  // the type a group is quantized to when probed
+  // Layer zones a role's --measure scale is split into (layer_zone()): 1 = one scale per role;
+  // the default 3 calibrates the first block, the middle blocks and the last block apart.
+  int probe_zones = 3;
   ProgressSink* progress = nullptr;
   WarningSink* warnings = nullptr;
   const CancelToken* cancel = nullptr;
@@ -101,7 +104,8 @@ struct PlanOption {
 
 struct PlanEntry {
   std::string name;
-  std::string role;  // role name; the unit of --measure scales
+  std::string role;         // role name
+  std::string scale_group;  // role and layer zone: the unit of --measure scales
   uint64_t n_elements = 0;
   GgmlType base_type = GgmlType::F32;  // what the base (preset + base recipe) gives it
   GgmlType type = GgmlType::F32;       // planned
@@ -125,10 +129,17 @@ struct PlanResult {
   double bpw = 0, base_bpw = 0;
   double predicted_loss = 0, base_predicted_loss = 0;
   double lambda = 0;                     // loss per byte at the Lagrangian optimum
-  std::map<std::string, double> scales;  // per role (1 without a probe)
+  std::map<std::string, double> scales;  // per scale group (1 without a probe)
   size_t cached_tensors = 0, measured_tensors = 0;
   std::string quantize_imatrix;  // the imatrix the errors were measured with
 };
+
+// The layer zone of block `block` (of `n_blocks`) among `zones` (docs/plan.md): with 3 or more,
+// the first block is zone 0, the last zone `zones` − 1 and the blocks between are split evenly
+// over the rest; with 2, the first and last block are zone 0 and the others zone 1; with 1 (or a
+// tensor outside the blocks, block < 0) every block is zone 0. Why the edges apart: an error in
+// the first block passes through every later block, and the last block writes the logits.
+int layer_zone(int block, int n_blocks, int zones);
 
 // Errors: unreadable model or imatrix, an imatrix of another model, a budget below the
 // smallest achievable size (the message gives that size and bpw), no candidate types.

@@ -132,13 +132,14 @@ void add_recipes(std::vector<Step>& s, const MethodPtr& m) {
     outputs.push_back(path);
     levels += fmt::format("{}{}", levels.empty() ? "" : ",", level);
   }
-  s.push_back(
-      {"recipe.derive",
-       "derive recipes from the imatrix comparison",
-       {p.base_recipe, p.domain_imatrix, p.generic_imatrix},
-       fmt::format("levels={} top_n={} top_m={} {}", levels, c.top_n, c.top_m, compare_params(c)),
-       outputs,
-       action(m, steps::derive_recipes)});
+  s.push_back({"recipe.derive",
+               "derive recipes from the imatrix comparison",
+               // The model: level 1 is balanced on its tensor sizes.
+               {p.base_recipe, p.domain_imatrix, p.generic_imatrix, p.base_model},
+               fmt::format("levels={} top_n={} top_m={} level1=balanced {}", levels, c.top_n,
+                           c.top_m, compare_params(c)),
+               outputs,
+               action(m, steps::derive_recipes)});
 }
 
 void add_plans(std::vector<Step>& s, const MethodPtr& m) {

@@ -153,9 +153,12 @@ Status base_recipe(const WorkflowConfig& c, const WorkflowPaths& p, const StepCo
 Status derive_recipes(const WorkflowConfig& c, const WorkflowPaths& p, const StepContext&) {
   QMIX_TRY_ASSIGN(const Recipe base, load_recipe(p.base_recipe));
   QMIX_TRY_ASSIGN(const ImatrixComparison cmp, comparison(c, p));
+  // The model's sizes make level 1 budget-neutral (promotions paid for by demotions).
+  QMIX_TRY_ASSIGN(const ModelTensors sizes, read_model_tensors(p.base_model));
   for (const auto& [level, path] : p.derived_recipes) {
     DeriveOptions o;
     o.level = level;
+    o.sizes = &sizes;
     o.top_n = c.top_n;
     o.top_m = c.top_m;
     o.domain_name = p.domain_imatrix.filename().string();

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -41,6 +42,12 @@ zones = 2
 name = "Q4_K_M-imat"
 preset = "Q4_K_M"
 imatrix = "domain"
+
+[[variant]]
+name = "Q4_K_M-L1"
+preset = "Q4_K_M"
+imatrix = "domain"
+derive = 1
 
 [[variant]]
 name = "Q4_K_M-L2"
@@ -88,9 +95,9 @@ TEST_F(WorkflowCli, RunsTheMethodThenOnlyWhatChanged) {
   const auto first = run();
   ASSERT_EQ(first.exit_code, 0) << first.err;
   for (const auto& [id, action] : actions(first)) EXPECT_EQ(action, "ran") << id;
-  // convert, 2 imatrix, compare, base + derive + plan recipes, 3 quantize, 4 results
-  EXPECT_EQ(actions(first).size(), 14u);
-  EXPECT_NE(first.err.find("[1/14] convert:"), std::string::npos) << first.err;
+  // convert, 2 imatrix, compare, base + derive + plan recipes, 4 quantize, 4 results
+  EXPECT_EQ(actions(first).size(), 15u);
+  EXPECT_NE(first.err.find("[1/15] convert:"), std::string::npos) << first.err;
 
   const fs::path out = dir_ / "out";
   const std::string html = test::read_text(out / "report.html");
@@ -99,13 +106,23 @@ TEST_F(WorkflowCli, RunsTheMethodThenOnlyWhatChanged) {
     EXPECT_NE(html.find(id), std::string::npos) << id;
   EXPECT_NE(html.find("provenance"), std::string::npos);
   const json compare = json::parse(test::read_text(out / "eval" / "compare.json"));
-  ASSERT_EQ(compare["texts"][0]["variants"].size(), 4u);  // base + three variants
+  ASSERT_EQ(compare["texts"][0]["variants"].size(), 5u);  // base + four variants
   EXPECT_EQ(compare["texts"][0]["variants"][0]["ppl"].get<double>() > 1.0, true);
   // The derived level-2 recipe has data rules and the variant's file records it.
   const std::string recipe = test::read_text(out / "recipes" / "derived.L2.toml");
   EXPECT_NE(recipe.find("provenance = \"data\""), std::string::npos);
   const std::string planned = test::read_text(out / "recipes" / "planned.planned.toml");
   EXPECT_NE(planned.find("provenance = \"data\""), std::string::npos);
+  // Level 1 is balanced on the model's sizes: its file is the preset's size within 1 %
+  // (the ladder's steps rarely pair exactly), while its recipe does change tensors.
+  const std::string level1 = test::read_text(out / "recipes" / "derived.L1.toml");
+  EXPECT_NE(level1.find("provenance = \"data\""), std::string::npos);
+  const auto preset_bytes =
+      static_cast<double>(fs::file_size(out / "models" / "tiny.Q4_K_M-imat.gguf"));
+  const auto level1_bytes =
+      static_cast<double>(fs::file_size(out / "models" / "tiny.Q4_K_M-L1.gguf"));
+  EXPECT_LT(std::abs(level1_bytes / preset_bytes - 1.0), 0.01)
+      << level1_bytes << " vs " << preset_bytes;
 
   const auto second = run();
   ASSERT_EQ(second.exit_code, 0) << second.err;
