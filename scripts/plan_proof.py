@@ -7,7 +7,7 @@ base) and predicted-vs-measured loss for both loss models. Prints markdown table
 
 usage: scripts/plan_proof.py [--qmix build/qmix] [--shared ../shared] [--out out/plan-proof]
                              [--models tiny-qwen3,tiny-llama,tiny-qwen35] [--chunks 20]
-                             [--tiers Q4_K_M,Q3_K_M,IQ4_XS] [--only-measured] [--measure-zones 3]
+                             [--tiers Q4_K_M,Q3_K_M,IQ4_XS] [--only-measured] [--measure-zones 5]
 """
 import argparse
 import json
@@ -189,7 +189,7 @@ def main():
                     help="only the presets and the plans calibrated with --measure (and no "
                          "derive/correlation)")
     ap.add_argument("--tiers", default=",".join(TIERS), help="presets to plan at, e.g. Q4_K_M")
-    ap.add_argument("--measure-zones", type=int, default=3,
+    ap.add_argument("--measure-zones", type=int, default=5,
                     help="qmix plan --measure-zones (layer zones per role)")
     a = ap.parse_args()
     proof = Proof(a)

@@ -31,7 +31,7 @@ struct PlanArgs {
   std::vector<double> mix;
   double target_bpw = 0;
   int64_t ctx = 0, sample_rows = 512, measure_ctx = 128, measure_chunks = 8;
-  int threads = 0, measure_zones = 3;
+  int threads = 0, measure_zones = 5;
   bool explain = false, json = false, no_cache = false;
 };
 
@@ -267,7 +267,7 @@ void register_plan(CLI::App& app, CommandTable& table) {
       ->capture_default_str();
   sub->add_option("--measure-zones", a->measure_zones,
                   "layer zones per role of --measure (1: one scale per role; 3: first, middle, "
-                  "last block)")
+                  "last block; 5: first, three middle runs, last)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   sub->add_option("--sample-rows", a->sample_rows, "rows sampled per tensor")

@@ -79,8 +79,9 @@ struct PlanRequest {
   LossProbe* probe = nullptr;            // set: calibrate a scale per role and layer zone
   GgmlType probe_type = GgmlType::Q3_K;  // the type a group is quantized to when probed
   // Layer zones a role's --measure scale is split into (layer_zone()): 1 = one scale per role;
-  // the default 3 calibrates the first block, the middle blocks and the last block apart.
-  int probe_zones = 3;
+  // the default 5 calibrates the first block, three runs of middle blocks and the last block
+  // apart (docs/plan.md compares 1, 2, 3 and 5).
+  int probe_zones = 5;
   ProgressSink* progress = nullptr;
   WarningSink* warnings = nullptr;
   const CancelToken* cancel = nullptr;

@@ -54,6 +54,7 @@ TEST(PlannerZonesShared, ProbesEachRoleAndZoneApart) {
   req.budget.bpw = 5.0;
   FakeProbe probe;
   req.probe = &probe;
+  req.probe_zones = 3;
   const auto r = plan_recipe(req);
   ASSERT_TRUE(r.ok()) << r.error().message;
   // Every probed group lies within one zone of one role.
