@@ -156,17 +156,18 @@ TEST_F(WorkflowCli, BadConfigIsOneErrorLine) {
 TEST_F(WorkflowCli, FailingStepKeepsEarlierOutputs) {
   write_config(3);
   std::string text = test::read_text(dir_ / "wf.toml");
+  // The first variant with `derive` (level 1) gets an unknown preset.
   text.replace(text.find("preset = \"Q4_K_M\"\nimatrix = \"domain\"\nderive"), 17,
                "preset = \"Q9_X\"  ");
   std::ofstream(dir_ / "wf.toml") << text;
   const auto r = run();
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("qmix: error: step quantize.Q4_K_M-L2: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("qmix: error: step quantize.Q4_K_M-L1: "), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(dir_ / "out" / "models" / "tiny.Q4_K_M-imat.gguf"));
-  EXPECT_FALSE(fs::exists(dir_ / "out" / "models" / "tiny.Q4_K_M-L2.gguf"));
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "models" / "tiny.Q4_K_M-L1.gguf"));
   const json state = json::parse(test::read_text(dir_ / "out" / "workflow-state.json"));
   EXPECT_TRUE(state["steps"].contains("quantize.Q4_K_M-imat"));
-  EXPECT_FALSE(state["steps"].contains("quantize.Q4_K_M-L2"));
+  EXPECT_FALSE(state["steps"].contains("quantize.Q4_K_M-L1"));
 }
 
 // Chromium from Debian (scripts/install-deps.sh installs it for scripts/test.sh), if present.
