@@ -41,8 +41,18 @@ Expected<std::unique_ptr<Engine>> Engine::create(const GgufModel& model,
       const int64_t norm_topk,
       model.metadata().get_int_or(std::string(hp.arch->name) + ".expert_weights_norm", 1));
   e->norm_topk_ = norm_topk != 0;
+  if (options.backend) {
+    QMIX_TRY_ASSIGN(e->backend_, options.backend(BackendInputs{e->hp_, e->weights_,
+                                                               options.observer, e->norm_topk_}));
+    return e;
+  }
   QMIX_TRY(e->cache_small_tensors());
   return e;
+}
+
+void Engine::set_observer(MatmulObserver* observer) {
+  ctx_.observer = observer;
+  if (backend_) backend_->set_observer(observer);
 }
 
 Status Engine::cache_small_tensors() {
@@ -74,15 +84,17 @@ Expected<std::vector<float>> Engine::eval(std::span<const int32_t> tokens, int64
   if (n == 0 || logits_from < 0 || logits_from > n)
     return make_error(ErrorCode::kInvalidArgument, "eval: bad token count {} / logits_from {}", n,
                       logits_from);
-  Scratch s(n, E);
-  if (hp_.n_rot > 0) s.rope = ops::rope_table(n, hp_.n_rot, static_cast<float>(hp_.rope_theta));
   for (int64_t t = 0; t < n; ++t) {
     const int32_t id = tokens[static_cast<size_t>(t)];
     if (id < 0 || id >= weights_.token_embd.rows)
       return make_error(ErrorCode::kInvalidArgument, "token id {} outside the vocabulary ({})", id,
                         weights_.token_embd.rows);
-    dequantize_row(weights_.token_embd, 0, id, s.x.data() + t * E);
   }
+  if (backend_) return backend_->eval(tokens, logits_from);
+  Scratch s(n, E);
+  if (hp_.n_rot > 0) s.rope = ops::rope_table(n, hp_.n_rot, static_cast<float>(hp_.rope_theta));
+  for (int64_t t = 0; t < n; ++t)
+    dequantize_row(weights_.token_embd, 0, tokens[static_cast<size_t>(t)], s.x.data() + t * E);
   for (int64_t il = 0; il < hp_.n_layer; ++il) {
     if (hp_.is_attention_layer(il))
       attention_block(il, s, n);

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "engine/backend.h"
 #include "engine/matmul.h"
 #include "engine/ops.h"
 #include "engine/weights.h"
@@ -22,6 +23,8 @@ struct EngineOptions {
   int threads = 0;  // 0 = all cores
   MatmulMode mode = MatmulMode::kExactF32;
   MatmulObserver* observer = nullptr;
+  // Set: a device backend (e.g. CUDA) runs eval(); empty: the CPU forward pass below.
+  BackendFactory backend{};
 };
 
 class Engine {
@@ -36,7 +39,9 @@ class Engine {
 
   const HParams& hparams() const { return hp_; }
   int64_t n_vocab() const { return weights_.output.rows; }
-  void set_observer(MatmulObserver* observer) { ctx_.observer = observer; }
+  void set_observer(MatmulObserver* observer);
+  // "cpu", or the device backend's name.
+  std::string_view device_name() const { return backend_ ? backend_->name() : "cpu"; }
 
  private:
   Engine(const HParams& hp, ModelWeights weights, const EngineOptions& options);
@@ -74,6 +79,7 @@ class Engine {
   ops::RopeStyle rope_style_;
   bool norm_topk_ = true;
   std::unordered_map<const std::byte*, std::vector<float>> small_;
+  std::unique_ptr<ForwardBackend> backend_;
 };
 
 }  // namespace qmix

@@ -71,6 +71,22 @@ void ImatrixCollector::on_matmul(const WeightRef& w, const float* x, int64_t row
   add_rows(*acc, x, rows, cols, expert_of_row);
 }
 
+void ImatrixCollector::on_square_sums(const WeightRef& w, std::span<const double> sum_sq,
+                                      std::span<const int64_t> rows_per_expert) {
+  if (!wanted(w.name) || rows_per_expert.empty()) return;
+  const int64_t cols = static_cast<int64_t>(sum_sq.size() / rows_per_expert.size());
+  Accumulator* acc = accumulator_for(w, cols);
+  if (acc == nullptr) return;
+  if (acc->sum_sq.size() != sum_sq.size()) {
+    if (status_.ok())
+      status_ = make_error(ErrorCode::kInternal, "tensor '{}': {} sums for {} matrices of {}",
+                           w.name, sum_sq.size(), acc->counts.size(), cols);
+    return;
+  }
+  for (size_t i = 0; i < sum_sq.size(); ++i) acc->sum_sq[i] += sum_sq[i];
+  for (size_t e = 0; e < rows_per_expert.size(); ++e) acc->counts[e] += rows_per_expert[e];
+}
+
 void ImatrixCollector::add_rows(Accumulator& acc, const float* x, int64_t rows, int64_t cols,
                                 std::span<const int32_t> expert_of_row) {
   const auto n_mat = static_cast<int32_t>(acc.counts.size());

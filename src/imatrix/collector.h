@@ -32,6 +32,9 @@ class ImatrixCollector final : public MatmulObserver {
 
   void on_matmul(const WeightRef& w, const float* x, int64_t rows, int64_t cols,
                  std::span<const int32_t> expert_of_row) override;
+  bool accepts_square_sums() const override { return true; }
+  void on_square_sums(const WeightRef& w, std::span<const double> sum_sq,
+                      std::span<const int64_t> rows_per_expert) override;
 
   // Continues from an earlier result (resume, or adding a corpus to a file): its sums,
   // counts, chunk count and datasets become the starting state.

@@ -43,6 +43,28 @@ TEST(ImatrixCollector, SumsSquaresPerChannelAndCountsRows) {
   EXPECT_EQ(im.datasets, std::vector<std::string>{"d"});
 }
 
+// Device backends hand over Σx² per column once per eval(): the same accumulation as rows.
+TEST(ImatrixCollector, SquareSumsAddLikeTheirRows) {
+  ImatrixCollector rows, sums;
+  EXPECT_TRUE(sums.accepts_square_sums());
+  const std::vector<float> x = {1, 2, 3, -1, 0, 2};  // 2 rows of 3
+  const WeightRef w = weight("blk.0.attn_q.weight", 3);
+  rows.on_matmul(w, x.data(), 2, 3, {});
+  rows.on_matmul(w, x.data(), 2, 3, {});
+  const std::vector<double> sum_sq = {2, 4, 13};
+  const std::vector<int64_t> count = {2};
+  sums.on_square_sums(w, sum_sq, count);
+  sums.on_square_sums(w, sum_sq, count);
+  sums.on_square_sums(weight("token_embd.weight", 3), sum_sq, count);  // not collected
+  rows.end_chunk();
+  sums.end_chunk();
+  const Imatrix a = rows.result(2, {}), b = sums.result(2, {});
+  ASSERT_EQ(b.entries.size(), 1u);
+  EXPECT_EQ(a.entries[0].sum_sq, b.entries[0].sum_sq);
+  EXPECT_EQ(a.entries[0].counts, b.entries[0].counts);
+  EXPECT_EQ(a.entries[0].chunk_sum_sq, b.entries[0].chunk_sum_sq);
+}
+
 TEST(ImatrixCollector, ExpertsGetTheirOwnRows) {
   ImatrixCollector c;
   const std::vector<float> x = {1, 1, 2, 2, 3, 3, 4, 4};  // 4 rows of 2
