@@ -3,6 +3,8 @@
 // path (activations quantized to the dot partner, per-row dot kernels) as the in-run baseline.
 // Several models are measured interleaved run by run, with each one's time (wall and process
 // CPU) over the first model's in the same round: e.g. a hybrid against a dense model.
+// With --device cuda: the CUDA backend instead, with the fraction of the GPU's measured bf16
+// GEMM rate and copy bandwidth that each model's prompt pass reaches.
 #include <sys/resource.h>
 #include <time.h>
 
@@ -10,9 +12,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/bench_runner.h"
 #include "cli/commands.h"
+#include "cli/device.h"
 #include "cli/table.h"
 #include "core/byte_size.h"
 #include "engine/engine.h"
@@ -24,6 +28,7 @@ namespace fs = std::filesystem;
 
 struct PpArgs {
   std::vector<std::string> models;
+  std::string device = "cpu";
   int64_t ctx = 512;
   std::vector<int> threads{1, 2};
   int reps = 3;
@@ -73,7 +78,9 @@ Expected<std::vector<PpRow>> measure(const std::vector<GgufModel>& models, const
   std::vector<std::unique_ptr<Engine>> engines;
   std::vector<std::vector<int32_t>> prompts;
   for (const GgufModel& m : models) {
-    QMIX_TRY_ASSIGN(auto engine, Engine::create(m, {.threads = threads, .mode = mode}));
+    EngineOptions options{.threads = threads, .mode = mode};
+    QMIX_TRY_ASSIGN(options.backend, backend_for_device(a.device));
+    QMIX_TRY_ASSIGN(auto engine, Engine::create(m, options));
     prompts.push_back(prompt(a.ctx, engine->n_vocab()));
     QMIX_TRY(time_eval(*engine, prompts.back()));
     engines.push_back(std::move(engine));
@@ -94,7 +101,7 @@ Expected<std::vector<PpRow>> measure(const std::vector<GgufModel>& models, const
     PpRow row;
     row.model = m;
     row.threads = threads;
-    row.path = mode == MatmulMode::kExactF32 ? "gemm" : "ggml-dots";
+    row.path = a.device != "cpu" ? a.device : mode == MatmulMode::kExactF32 ? "gemm" : "ggml-dots";
     row.seconds = spread(wall[m]);
     row.cpu_seconds = spread(cpu[m]);
     row.tokens_per_second = static_cast<double>(a.ctx) / row.seconds.median;
@@ -105,11 +112,40 @@ Expected<std::vector<PpRow>> measure(const std::vector<GgufModel>& models, const
   return rows;
 }
 
-Expected<std::vector<PpRow>> measure_all(const PpArgs& a) {
+// What a prompt pass must do at least: the block weights' GEMM work and bytes (the output
+// matrix runs for one token only in this benchmark).
+struct PassWork {
+  double gemm_flops = 0, weight_bytes = 0;
+};
+
+PassWork pass_work(const GgufModel& model, int64_t ctx) {
+  PassWork w;
+  for (const GgufTensorRef& t : model.tensors()) {
+    if (!t.info->name.starts_with("blk.") || t.info->shape.size() < 2) continue;
+    w.gemm_flops += 2.0 * static_cast<double>(ctx) * static_cast<double>(t.info->n_elements);
+    w.weight_bytes += static_cast<double>(t.info->n_bytes);
+  }
+  return w;
+}
+
+// A device's measured ceilings and each model's work (--device other than cpu).
+struct DeviceReport {
+  DeviceCeilings ceilings;
+  std::vector<PassWork> work;  // per model
+};
+
+Expected<std::vector<PpRow>> measure_all(const PpArgs& a, std::optional<DeviceReport>& device) {
   std::vector<GgufModel> models;
   for (const auto& path : a.models) {
     QMIX_TRY_ASSIGN(GgufModel m, GgufModel::open(path));
     models.push_back(std::move(m));
+  }
+  if (a.device != "cpu") {  // one row per model: threads and the dot path are CPU matters
+    QMIX_TRY_ASSIGN(auto rows, measure(models, a, 1, MatmulMode::kExactF32));
+    QMIX_TRY_ASSIGN(const DeviceCeilings ceilings, measure_device_ceilings(a.device));
+    device = DeviceReport{ceilings, {}};
+    for (const GgufModel& m : models) device->work.push_back(pass_work(m, a.ctx));
+    return rows;
   }
   std::vector<PpRow> rows;
   for (int t : a.threads)
@@ -131,7 +167,22 @@ nlohmann::json spread_json(const Spread& s) {
   return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
 }
 
-nlohmann::json rows_json(const PpArgs& a, const std::vector<PpRow>& rows) {
+// Achieved rates of a row's median pass against the measured ceilings.
+nlohmann::json device_json(const DeviceReport& d, const PpRow& row) {
+  const PassWork& w = d.work[row.model];
+  const double tflops = w.gemm_flops / row.seconds.median / 1e12;
+  const double gbps = w.weight_bytes / row.seconds.median / 1e9;
+  return {{"name", d.ceilings.name},
+          {"peak_bf16_tflops", d.ceilings.bf16_tflops},
+          {"peak_copy_gb_per_s", d.ceilings.copy_gb_per_s},
+          {"gemm_tflops", tflops},
+          {"gemm_fraction", tflops / d.ceilings.bf16_tflops},
+          {"weight_read_gb_per_s", gbps},
+          {"bandwidth_fraction", gbps / d.ceilings.copy_gb_per_s}};
+}
+
+nlohmann::json rows_json(const PpArgs& a, const std::vector<PpRow>& rows,
+                         const std::optional<DeviceReport>& device) {
   nlohmann::json j = {{"schema", "qmix.bench.pp/1"},
                       {"model", a.models.front()},
                       {"models", a.models},
@@ -152,16 +203,31 @@ nlohmann::json rows_json(const PpArgs& a, const std::vector<PpRow>& rows) {
       row["time_over_first"] = spread_json(r.time_over_first);
       row["cpu_over_first"] = spread_json(r.cpu_over_first);
     }
+    if (device) row["device"] = device_json(*device, r);
     j["rows"].push_back(row);
   }
   return j;
 }
 
+void print_device_lines(const PpArgs& a, const std::vector<PpRow>& rows, const DeviceReport& d) {
+  for (const PpRow& r : rows) {
+    const nlohmann::json j = device_json(d, r);
+    std::printf(
+        "%s on %s: block GEMMs %.1f TFLOP/s = %.1f%% of a measured bf16 GEMM (%.0f TFLOP/s); "
+        "weights read at %.0f GB/s = %.1f%% of the measured copy bandwidth (%.0f GB/s)\n",
+        fs::path(a.models[r.model]).filename().c_str(), d.ceilings.name.c_str(),
+        j["gemm_tflops"].get<double>(), 100 * j["gemm_fraction"].get<double>(),
+        d.ceilings.bf16_tflops, j["weight_read_gb_per_s"].get<double>(),
+        100 * j["bandwidth_fraction"].get<double>(), d.ceilings.copy_gb_per_s);
+  }
+}
+
 int run_pp(const PpArgs& a) {
-  auto rows = measure_all(a);
+  std::optional<DeviceReport> device;
+  auto rows = measure_all(a, device);
   if (!rows.ok()) return report_error(rows.error());
   if (a.json) {
-    std::printf("%s\n", rows_json(a, *rows).dump(1).c_str());
+    std::printf("%s\n", rows_json(a, *rows, device).dump(1).c_str());
     return 0;
   }
   TextTable t({{"model"},
@@ -186,6 +252,7 @@ int run_pp(const PpArgs& a) {
   std::printf("%lld-token prompt, %d timed runs each, models interleaved\n%speak RSS %s\n",
               static_cast<long long>(a.ctx), a.reps, t.render().c_str(),
               format_bytes(peak_rss_bytes()).c_str());
+  if (device) print_device_lines(a, *rows, *device);
   return 0;
 }
 
@@ -200,6 +267,7 @@ void register_bench_pp(CLI::App& bench, CommandTable& table) {
   sub->add_option("-c,--ctx", a->ctx, "prompt length")->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "thread counts to measure")->capture_default_str();
   sub->add_option("--reps", a->reps, "timed runs per row")->capture_default_str();
+  sub->add_option("--device", a->device, std::string(kDeviceHelp))->capture_default_str();
   sub->add_flag("--skip-dots", a->skip_dots, "do not measure the ggml-like dot path");
   sub->add_flag("--json", a->json, "JSON output");
   table.add(sub, [a] { return run_pp(*a); });

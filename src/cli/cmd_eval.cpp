@@ -6,6 +6,7 @@
 
 #include "cli/calibration_args.h"
 #include "cli/commands.h"
+#include "cli/device.h"
 #include "cli/eval_output.h"
 #include "core/atomic_file.h"
 #include "eval/evaluate.h"
@@ -17,7 +18,7 @@ void register_compare(CLI::App& app, CommandTable& table);
 namespace {
 
 struct PerplexityArgs {
-  std::string model, text, bos = "auto", save_logits, kld;
+  std::string model, text, bos = "auto", save_logits, kld, device = "cpu";
   int64_t ctx = 512, chunks = -1;
   int threads = 0, top_k = 64;
   bool json = false, ggml_dots = false;
@@ -28,6 +29,9 @@ int run_perplexity(const PerplexityArgs& a) {
   EngineOptions eo;
   eo.threads = a.threads;
   eo.mode = a.ggml_dots ? MatmulMode::kQuantizedActivations : MatmulMode::kExactF32;
+  auto backend = backend_for_device(a.device);
+  if (!backend.ok()) return report_error(backend.error());
+  eo.backend = std::move(backend).value();
   auto m = load_model(a.model, eo);
   if (!m.ok()) return report_error(m.error());
   auto bos = parse_bos_policy(a.bos);
@@ -72,6 +76,7 @@ void register_perplexity(CLI::App& app, CommandTable& table) {
   sub->add_option("--bos", a->bos, "replace each chunk's first token by BOS: auto|yes|no")
       ->capture_default_str();
   sub->add_option("-t,--threads", a->threads, "threads (0: all cores)");
+  sub->add_option("--device", a->device, std::string(kDeviceHelp))->capture_default_str();
   sub->add_option("--save-logits", a->save_logits, "write the base distributions for --kld");
   sub->add_option("--kld", a->kld, "KL-divergence against a --save-logits file");
   sub->add_option("--top-k", a->top_k, "distribution entries kept per token in --save-logits")
@@ -83,7 +88,7 @@ void register_perplexity(CLI::App& app, CommandTable& table) {
 }
 
 struct EvalLogitsArgs {
-  std::string model, tokens, out;
+  std::string model, tokens, out, device = "cpu";
   int threads = 0;
 };
 
@@ -113,6 +118,9 @@ int run_eval_logits(const EvalLogitsArgs& a) {
   if (!ids.ok()) return report_error(ids.error());
   EngineOptions eo;
   eo.threads = a.threads;
+  auto backend = backend_for_device(a.device);
+  if (!backend.ok()) return report_error(backend.error());
+  eo.backend = std::move(backend).value();
   auto m = load_model(a.model, eo);
   if (!m.ok()) return report_error(m.error());
   auto logits = m->engine->eval(*ids, 0);
@@ -134,6 +142,7 @@ void register_eval_logits(CLI::App& app, CommandTable& table) {
   sub->add_option("--tokens", a->tokens, "comma-separated token ids")->required();
   sub->add_option("-o,--output", a->out, "output file (f32 [tokens][vocab])")->required();
   sub->add_option("-t,--threads", a->threads, "threads (0: all cores)");
+  sub->add_option("--device", a->device, std::string(kDeviceHelp))->capture_default_str();
   table.add(sub, [a] { return run_eval_logits(*a); });
 }
 

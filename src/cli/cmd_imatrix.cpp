@@ -8,6 +8,7 @@
 
 #include "cli/calibration_args.h"
 #include "cli/commands.h"
+#include "cli/device.h"
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
 #include "core/atomic_file.h"
@@ -77,6 +78,7 @@ struct CollectArgs {
   int64_t chunks = -1;
   int64_t save_every = 0;
   int threads = 0;
+  std::string device = "cpu";
   bool resume = false;
   bool process_output = false;
   bool chunk_stats = false;
@@ -135,8 +137,10 @@ Status run_collect(const CollectArgs& a) {
   ThreadPool accumulate_pool(a.threads);
   ImatrixCollector collector(a.process_output ? OutputWeight::kCollect : OutputWeight::kSkip,
                              &accumulate_pool);
-  QMIX_TRY_ASSIGN(auto engine,
-                  Engine::create(model, {.threads = a.threads, .observer = &collector}));
+  QMIX_TRY_ASSIGN(BackendFactory backend, backend_for_device(a.device));
+  QMIX_TRY_ASSIGN(auto engine, Engine::create(model, {.threads = a.threads,
+                                                      .observer = &collector,
+                                                      .backend = std::move(backend)}));
   const auto tokenizer = Tokenizer::from_gguf(model.metadata());
   QMIX_TRY_ASSIGN(const auto tokens, calibration_tokens(a, tokenizer, model, engine->n_vocab()));
   CollectOptions options;
@@ -187,6 +191,7 @@ void register_collect(CLI::App& parent, CommandTable& table) {
   sub->add_option("--save-every", args->save_every, "Save the output every N chunks")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("-t,--threads", args->threads, "Threads (default: all cores)");
+  sub->add_option("--device", args->device, std::string(kDeviceHelp))->capture_default_str();
   sub->add_flag("--resume", args->resume, "Continue from the chunks already in the output file");
   sub->add_flag("--process-output", args->process_output, "Also collect output.weight");
   sub->add_flag("--chunk-stats", args->chunk_stats,

@@ -75,6 +75,7 @@ TEST_F(EvalCliShared, BadInputIsOneLineAndNoOutput) {
                                           fmt::format(" perplexity {} -f missing.txt", m),
                                           fmt::format(" perplexity {} -f {} --kld {}", m, t, t),
                                           fmt::format(" perplexity {} -f {} --bos maybe", m, t),
+                                          fmt::format(" perplexity {} -f {} --device tpu", m, t),
                                           fmt::format(" compare {} -f {}", m, t)};
   for (const std::string& args : cases) {
     const auto r = test::run_command(qmix() + args);
