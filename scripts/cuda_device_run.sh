@@ -45,7 +45,7 @@ for t in bf16 Q8_0 Q4_K_M; do
   [ -f $m/l8b.$t.gguf ] || continue
   for ctx in 512 2048; do
     $q bench pp $m/l8b.$t.gguf --device cuda --ctx $ctx --reps 5 --json > "$out/pp.$t.$ctx.json"
-    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); r=j['rows'][0]; d=j['device']; \
+    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); r=j['rows'][0]; d=r['device']; \
 print(f\"$t ctx $ctx: {r['tokens_per_second']:.0f} tok/s, GEMM {d['gemm_tflops']:.0f} TFLOP/s \
 = {100*d['gemm_fraction']:.1f}% of {d['peak_bf16_tflops']:.0f}; weights {d['weight_read_gb_per_s']:.0f} GB/s \
 = {100*d['bandwidth_fraction']:.1f}% of {d['peak_copy_gb_per_s']:.0f}\")" "$out/pp.$t.$ctx.json"
