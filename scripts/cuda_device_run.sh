@@ -20,6 +20,10 @@ ldd ./bin/qmix | grep -E "not found|cublas"
 step "1. tests"
 ./bin/qmix_cuda_tests 2>&1 | tee "$out/tests.log" | grep -E "^\[  (FAILED|PASSED|SKIPPED)|Δ|PPL|imatrix:|tests ran|Failure|error" 
 
+step "1b. tests, weights decoded on every pass"
+QMIX_CUDA_WEIGHTS=per-pass ./bin/qmix_cuda_tests --gtest_filter='*Engine*:*Imatrix*' 2>&1 |
+  tee "$out/tests-per-pass.log" | grep -E "^\[  (FAILED|PASSED)|Δ|PPL|imatrix:|Failure"
+
 step "2. CLI: perplexity cpu vs cuda, imatrix on cuda"
 for dev in cpu cuda; do
   $q perplexity "$s/gguf/quantized/tiny-qwen3.Q4_K_M.gguf" -f "$s/data/reasoning.test.txt" \
@@ -41,14 +45,19 @@ $q quantize $m/l8b.bf16.gguf $m/l8b.Q8_0.gguf Q8_0 16 > /dev/null || exit 1
 step "Q8_0 done"
 timeout ${Q4_TIMEOUT:-180} $q quantize --ggml-reference $m/l8b.bf16.gguf $m/l8b.Q4_K_M.gguf Q4_K_M 16 > /dev/null
 step "Q4_K_M done"
-for t in bf16 Q8_0 Q4_K_M; do
-  [ -f $m/l8b.$t.gguf ] || continue
+for t in bf16 Q8_0 Q4_K_M Q8_0.per-pass Q4_K_M.per-pass; do
+  f=$m/l8b.${t%.per-pass}.gguf
+  [ -f $f ] || continue
+  weights=once
+  [ "$t" != "${t%.per-pass}" ] && weights=per-pass
   for ctx in 512 2048; do
-    $q bench pp $m/l8b.$t.gguf --device cuda --ctx $ctx --reps 5 --json > "$out/pp.$t.$ctx.json"
+    QMIX_CUDA_WEIGHTS=$weights $q bench pp $f --device cuda --ctx $ctx --reps 5 --json \
+      > "/tmp/pp.$t.$ctx.json"
     python3 -c "import json,sys; j=json.load(open(sys.argv[1])); r=j['rows'][0]; d=r['device']; \
 print(f\"$t ctx $ctx: {r['tokens_per_second']:.0f} tok/s, GEMM {d['gemm_tflops']:.0f} TFLOP/s \
 = {100*d['gemm_fraction']:.1f}% of {d['peak_bf16_tflops']:.0f}; weights {d['weight_read_gb_per_s']:.0f} GB/s \
-= {100*d['bandwidth_fraction']:.1f}% of {d['peak_copy_gb_per_s']:.0f}\")" "$out/pp.$t.$ctx.json"
+= {100*d['bandwidth_fraction']:.1f}% of {d['peak_copy_gb_per_s']:.0f}\")" "/tmp/pp.$t.$ctx.json"
   done
 done
+tar -czf "$out/pp-json.tgz" -C /tmp $(cd /tmp && ls pp.*.json)
 step "end"

@@ -24,7 +24,7 @@ class CudaEngine final : public ForwardBackend {
   std::string_view name() const override { return "cuda"; }
 
  private:
-  CudaEngine(const BackendInputs& in, DeviceMatmul matmul);
+  CudaEngine(const BackendInputs& in, DeviceMatmul matmul, Residency residency);
   Status upload_weights();
 
   // Activations of one eval(), rows are tokens; grown as needed, kept between calls.
@@ -55,6 +55,7 @@ class CudaEngine final : public ForwardBackend {
   MatmulObserver* observer_ = nullptr;
   DeviceMatmul matmul_;
   DeviceWeightSet device_;
+  DeviceWeight embedding_;  // token_embd in its own type: rows are looked up exactly
   Buffers b_;
   struct SquareSums {
     const WeightRef* weight;

@@ -56,10 +56,27 @@ Expected<DeviceBuffer<float>> upload_vector(const WeightRef& w) {
   return d;
 }
 
+Expected<DeviceWeight> decode_to_bf16(const DeviceWeight& w) {
+  DeviceWeight d;
+  d.m = w.m;
+  d.m.type = GgmlType::BF16;
+  d.m.row_bytes = static_cast<uint64_t>(w.m.cols) * sizeof(bf16_t);
+  QMIX_TRY(d.storage.reserve(w.m.rows * w.m.cols * static_cast<int64_t>(sizeof(bf16_t))));
+  d.m.data = d.storage.get();
+  dequantize_bf16(w.m, reinterpret_cast<bf16_bits*>(d.storage.get()), nullptr);
+  QMIX_TRY(check_launch("dequantize_bf16"));
+  return d;
+}
+
 Status DeviceWeightSet::add_matrix(const WeightRef& w) {
   if (!w.present() || matrices_.count(w.data)) return ok_status();
   auto d = upload_matrix(w);
   if (!d.ok()) return d.error().with_context(w.name);
+  if (residency_ == Residency::kDecodedOnce && d->m.type != GgmlType::BF16) {
+    auto decoded = decode_to_bf16(*d);
+    if (!decoded.ok()) return decoded.error().with_context(w.name);
+    d = std::move(decoded).value();
+  }
   bytes_ += static_cast<uint64_t>(d->storage.size());
   matrices_.emplace(w.data, std::move(d).value());
   return ok_status();
