@@ -45,6 +45,34 @@ void register_commands(CLI::App& app, CommandTable& table) {
   for (RegisterFn reg : kCommands) reg(app, table);
 }
 
+namespace {
+
+const CLI::App* find_subcommand(const CLI::App& app, const std::string& name) {
+  auto found = app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(name); });
+  return found.empty() ? nullptr : found.front();
+}
+
+}  // namespace
+
+std::vector<std::string> with_default_subcommands(const CLI::App& app,
+                                                  std::vector<std::string> args) {
+  struct DefaultSubcommand {
+    const char* command;
+    const char* subcommand;
+  };
+  static constexpr DefaultSubcommand kDefaults[] = {{"imatrix", "collect"}};
+  if (args.size() < 3) return args;
+  for (const auto& d : kDefaults) {
+    if (args[1] != d.command) continue;
+    const CLI::App* command = find_subcommand(app, d.command);
+    const std::string& next = args[2];
+    if (command == nullptr || next == "-h" || next == "--help") return args;
+    if (find_subcommand(*command, next) != nullptr) return args;
+    args.insert(args.begin() + 2, d.subcommand);
+  }
+  return args;
+}
+
 int CommandTable::run_selected(const CLI::App& app) const {
   for (const auto& e : entries_)
     if (e.sub->parsed()) return e.run();

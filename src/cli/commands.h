@@ -29,6 +29,12 @@ class CommandTable {
 
 void register_commands(CLI::App& app, CommandTable& table);
 
+// The command line with the default subcommand filled in where a command has one (e.g.
+// `qmix imatrix MODEL -f TEXT` is `qmix imatrix collect MODEL -f TEXT`, as llama-imatrix is
+// called). Only when the word after the command is not one of its subcommands or a help flag.
+std::vector<std::string> with_default_subcommands(const CLI::App& app,
+                                                  std::vector<std::string> args);
+
 // Prints "qmix: error: <message>" on stderr and returns exit code 1.
 int report_error(const Error& error);
 

@@ -207,7 +207,8 @@ TEST(ImatrixCli, CollectFromJsonlChatRecords) {
       "{} imatrix collect {} -f {} --format jsonl --chat-template qwen3 -c 16 -t 1 -o {}", qmix(),
       model, jsonl, from_jsonl));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = run_command(fmt::format("{} imatrix collect {} --tokens {} -c 16 -t 1 -o {}", qmix(), model,
+  // `qmix imatrix MODEL …` without the word `collect` (how llama-imatrix is called) collects.
+  r = run_command(fmt::format("{} imatrix {} --tokens {} -c 16 -t 1 -o {}", qmix(), model,
                               (dir / "ids.txt").string(), from_ids));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto a = read_imatrix(from_jsonl), b = read_imatrix(from_ids);
