@@ -70,7 +70,8 @@ TEST(ImatrixCollector, ExpertsGetTheirOwnRows) {
   const std::vector<float> x = {1, 1, 2, 2, 3, 3, 4, 4};  // 4 rows of 2
   const std::vector<int32_t> experts = {2, 0, 0, 2};      // any order
   c.on_matmul(weight("blk.1.ffn_up_exps.weight", 2, 3), x.data(), 4, 2, experts);
-  const ImatrixEntry& e = c.result(4, {}).entries.at(0);
+  const Imatrix result = c.result(4, {});  // by value: keep it alive while `e` refers into it
+  const ImatrixEntry& e = result.entries.at(0);
   EXPECT_EQ(e.counts, (std::vector<int64_t>{2, 0, 2}));
   EXPECT_EQ(e.sum_sq, (std::vector<double>{4 + 9, 4 + 9, 0, 0, 1 + 16, 1 + 16}));
 }
