@@ -184,7 +184,8 @@ Expected<Imatrix> parse_built(const std::vector<TensorSpec>& tensors,
   for (size_t i = 0; i < tensors.size(); ++i) {
     std::vector<float> values(w.tensors()[i].n_bytes / sizeof(float), tensors[i].fill);
     std::vector<std::byte> raw(w.tensors()[i].n_bytes);
-    std::memcpy(raw.data(), values.data(), std::min(raw.size(), values.size() * sizeof(float)));
+    if (!raw.empty())  // memcpy from an empty vector's null data() is UB even for 0 bytes
+      std::memcpy(raw.data(), values.data(), std::min(raw.size(), values.size() * sizeof(float)));
     QMIX_TRY(w.write_tensor_data(raw));
   }
   QMIX_TRY(w.finish());
