@@ -184,8 +184,9 @@ Expected<Imatrix> parse_built(const std::vector<TensorSpec>& tensors,
   for (size_t i = 0; i < tensors.size(); ++i) {
     std::vector<float> values(w.tensors()[i].n_bytes / sizeof(float), tensors[i].fill);
     std::vector<std::byte> raw(w.tensors()[i].n_bytes);
-    if (!raw.empty())  // memcpy from an empty vector's null data() is UB even for 0 bytes
-      std::memcpy(raw.data(), values.data(), std::min(raw.size(), values.size() * sizeof(float)));
+    const size_t n = std::min(raw.size(), values.size() * sizeof(float));
+    if (n > 0)  // an empty vector's data() may be null: memcpy of it is UB even for 0 bytes
+      std::memcpy(raw.data(), values.data(), n);
     QMIX_TRY(w.write_tensor_data(raw));
   }
   QMIX_TRY(w.finish());
