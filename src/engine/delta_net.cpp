@@ -84,8 +84,6 @@ void gemm_packed(const ChunkWork& w, const float* x, int64_t ldx, const float* z
   w.gemm(g);
 }
 
-int64_t panels(int64_t n) { return (n + kGemmPanelCols - 1) / kGemmPanelCols; }
-
 // Γ_ij = e^{G_i − G_j} (j ≤ i), e^{G_i} and e^{G_c − G_j}: differences of the cumulative sum
 // taken in double, then one vector exp over all of them.
 void decay_factors(const DeltaNetHead& h, int64_t t0, int64_t c, ChunkWork& w) {
@@ -122,7 +120,7 @@ void invert_unit_lower(float* t, int64_t c) {
 // T and P from the chunk's key-key and query-key products.
 void triangular_factors(const DeltaNetHead& h, int64_t t0, int64_t c, ChunkWork& w) {
   const float* k = h.k + t0 * h.qk_stride;
-  pack_z_transposed(k, h.qk_stride, w.dk, c, w.keys_t.data(), 0, panels(c));
+  pack_z_transposed(k, h.qk_stride, w.dk, c, w.keys_t.data(), 0, gemm_panel_count(c));
   gemm_packed(w, k, h.qk_stride, w.keys_t.data(), w.t.data(), c, c, c, w.dk,
               GemmTriangle::kColumnsUpToRow);
   gemm_packed(w, h.q + t0 * h.qk_stride, h.qk_stride, w.keys_t.data(), w.p.data(), c, c, c, w.dk,
@@ -153,10 +151,10 @@ void corrected_values(const DeltaNetHead& h, int64_t t0, int64_t c, ChunkWork& w
     float* r = w.rows.data() + j * dv;
     for (int64_t e = 0; e < dv; ++e) r[e] = beta * (v[e] - e_g[j] * r[e]);
   }
-  pack_z(w.rows.data(), dv, c, dv, w.rows_packed.data(), 0, panels(dv));
+  pack_z(w.rows.data(), dv, c, dv, w.rows_packed.data(), 0, gemm_panel_count(dv));
   gemm_packed(w, w.t.data(), c, w.rows_packed.data(), w.rows.data(), dv, c, dv, c,
               GemmTriangle::kDepthUpToRow);
-  pack_z(w.rows.data(), dv, c, dv, w.rows_packed.data(), 0, panels(dv));
+  pack_z(w.rows.data(), dv, c, dv, w.rows_packed.data(), 0, gemm_panel_count(dv));
 }
 
 // O = diag(e^G) Q S + P (U − W S).
@@ -198,7 +196,7 @@ void update_state(const DeltaNetHead& h, int64_t t0, int64_t c, ChunkWork& w, fl
 void process_chunk(const DeltaNetHead& h, int64_t t0, int64_t c, ChunkWork& w, float* S) {
   decay_factors(h, t0, c, w);
   triangular_factors(h, t0, c, w);
-  pack_z(S, w.dv, w.dk, w.dv, w.s_packed.data(), 0, panels(w.dv));
+  pack_z(S, w.dv, w.dk, w.dv, w.s_packed.data(), 0, gemm_panel_count(w.dv));
   corrected_values(h, t0, c, w);
   chunk_outputs(h, t0, c, w);
   update_state(h, t0, c, w, S);

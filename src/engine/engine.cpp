@@ -196,10 +196,10 @@ void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, 
       const int64_t h = job / 2;
       if (job % 2 == 0)
         pack_z_transposed(s.k.data() + h * hd, nkv * hd, hd, n, keys.data() + h * k_size, 0,
-                          (n + kGemmPanelCols - 1) / kGemmPanelCols);
+                          gemm_panel_count(n));
       else
         pack_z(s.v.data() + h * hd_v, nkv * hd_v, n, hd_v, values.data() + h * v_size, 0,
-               (hd_v + kGemmPanelCols - 1) / kGemmPanelCols);
+               gemm_panel_count(hd_v));
     }
   });
   const int64_t ldq = hd + 16, lds = n + 16;  // strides off the 4 KiB multiples (see gemm.h)

@@ -68,9 +68,11 @@ void pack_z(const float* src, int64_t lds, int64_t k, int64_t n, float* dst, int
 // src[j][k], as weight matmuls need the activations (tokens × features).
 void pack_z_transposed(const float* src, int64_t lds, int64_t k, int64_t n, float* dst,
                        int64_t panel_begin, int64_t panel_end);
+// Panels of kGemmPanelCols columns an n-column Z is packed into (the last one may be partial).
+inline int64_t gemm_panel_count(int64_t n) { return (n + kGemmPanelCols - 1) / kGemmPanelCols; }
 // Floats a packed Z of k × n takes.
 inline int64_t packed_z_size(int64_t k, int64_t n) {
-  return (n + kGemmPanelCols - 1) / kGemmPanelCols * kGemmPanelCols * k;
+  return gemm_panel_count(n) * kGemmPanelCols * k;
 }
 
 }  // namespace qmix

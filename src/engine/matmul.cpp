@@ -88,10 +88,9 @@ void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, 
   const int n_threads = ctx.pool ? ctx.pool->size() : 1;
   grow(ws.activations_t, packed_z_size(w.cols, n_tokens));
   float* xt = ws.activations_t.data();
-  run_parallel(ctx, (n_tokens + kGemmPanelCols - 1) / kGemmPanelCols, 1,
-               [&](int64_t begin, int64_t end, int) {
-                 pack_z_transposed(x, w.cols, w.cols, n_tokens, xt, begin, end);
-               });
+  run_parallel(ctx, gemm_panel_count(n_tokens), 1, [&](int64_t begin, int64_t end, int) {
+    pack_z_transposed(x, w.cols, w.cols, n_tokens, xt, begin, end);
+  });
   ws.threads.resize(static_cast<size_t>(std::max(n_threads, 1)));
   const int64_t tasks =
       std::max((w.rows + kPanelRows - 1) / kPanelRows, kTasksPerThread * n_threads);
