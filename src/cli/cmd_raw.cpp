@@ -40,7 +40,13 @@ Status write_output(const std::string& path, std::span<const std::byte> data) {
   return out.commit();
 }
 
-Status run_raw_quantize(const RawArgs& a) {
+// The type named by --type and the bytes of one of its rows of --cols values.
+struct RawGeometry {
+  const QuantType* type = nullptr;
+  uint64_t row_bytes = 0;
+};
+
+Expected<RawGeometry> raw_geometry(const RawArgs& a) {
   QMIX_TRY_ASSIGN(const QuantType* type, quant_type_by_name(a.type));
   if (a.rows <= 0 || a.cols <= 0)
     return make_error(ErrorCode::kInvalidArgument, "--rows and --cols must be positive");
@@ -49,12 +55,18 @@ Status run_raw_quantize(const RawArgs& a) {
     return make_error(ErrorCode::kInvalidArgument,
                       "--cols {} is not a multiple of {}'s block size {}", a.cols, type->name,
                       type->block_size);
+  return RawGeometry{type, *row_bytes};
+}
+
+Status run_raw_quantize(const RawArgs& a) {
+  QMIX_TRY_ASSIGN(const RawGeometry geometry, raw_geometry(a));
+  const QuantType* type = geometry.type;
   QMIX_TRY_ASSIGN(auto src, read_f32_file(a.input, static_cast<size_t>(a.rows * a.cols)));
   std::vector<float> imatrix;
   if (!a.imatrix.empty()) {
     QMIX_TRY_ASSIGN(imatrix, read_f32_file(a.imatrix, static_cast<size_t>(a.cols)));
   }
-  std::vector<std::byte> dst(*row_bytes * static_cast<uint64_t>(a.rows));
+  std::vector<std::byte> dst(geometry.row_bytes * static_cast<uint64_t>(a.rows));
   ThreadPool pool(a.threads);
   QuantizeOptions options;
   options.pool = &pool;
@@ -64,16 +76,10 @@ Status run_raw_quantize(const RawArgs& a) {
 }
 
 Status run_raw_dequantize(const RawArgs& a) {
-  QMIX_TRY_ASSIGN(const QuantType* type, quant_type_by_name(a.type));
-  if (a.rows <= 0 || a.cols <= 0)
-    return make_error(ErrorCode::kInvalidArgument, "--rows and --cols must be positive");
-  const auto row_bytes = type->row_bytes(a.cols);
-  if (!row_bytes)
-    return make_error(ErrorCode::kInvalidArgument,
-                      "--cols {} is not a multiple of {}'s block size {}", a.cols, type->name,
-                      type->block_size);
+  QMIX_TRY_ASSIGN(const RawGeometry geometry, raw_geometry(a));
+  const QuantType* type = geometry.type;
   QMIX_TRY_ASSIGN(auto in, MappedFile::open(a.input));
-  const uint64_t expected = *row_bytes * static_cast<uint64_t>(a.rows);
+  const uint64_t expected = geometry.row_bytes * static_cast<uint64_t>(a.rows);
   if (in.size() != expected)
     return make_error(ErrorCode::kInvalidArgument, "{}: has {} bytes, expected {}", a.input,
                       in.size(), expected);

@@ -14,18 +14,9 @@
 
 #include "core/error.h"
 #include "gguf/gguf_value.h"
+#include "tokenizer/vocab.h"  // TokenType: the GGUF token types
 
 namespace qmix {
-
-// GGUF token types (llama.cpp's llama_token_type).
-enum class TokenType : int32_t {
-  kNormal = 1,
-  kUnknown = 2,
-  kControl = 3,
-  kUserDefined = 4,
-  kUnused = 5,
-  kByte = 6,
-};
 
 // llama.cpp names its pre-tokenizers (tokenizer.ggml.pre); it recognises them by hashing the
 // token ids of a probe text. We recognise the pre-tokenizer definition itself: the split

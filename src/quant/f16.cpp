@@ -1,37 +1,18 @@
 // f16: IEEE half precision (round to nearest even); dot partner f32.
-// The scalar dot accumulates in double, as ggml's does.
 #include "core/fp16.h"
-#include "quant/kernels.h"
+#include "quant/half_float_scalar.h"
 
 namespace qmix::kernels {
 namespace {
 
-void quantize_row(const float* src, void* dst, int64_t n, const float* /*imatrix*/) {
-  fp16_t* y = static_cast<fp16_t*>(dst);
-  for (int64_t i = 0; i < n; ++i) y[i] = fp32_to_fp16(src[i]);
-}
-
-void dequantize_row(const void* src, float* dst, int64_t n) {
-  const fp16_t* x = static_cast<const fp16_t*>(src);
-  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(x[i]);
-}
-
-float dot(const void* weights, const void* activations, int64_t n) {
-  const fp16_t* x = static_cast<const fp16_t*>(weights);
-  const float* y = static_cast<const float*>(activations);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(fp16_to_fp32(x[i]) * y[i]);
-  return static_cast<float>(sum);
-}
+struct F16Codec {
+  using Storage = fp16_t;
+  static Storage encode(float v) { return fp32_to_fp16(v); }
+  static float decode(Storage v) { return fp16_to_fp32(v); }
+};
 
 }  // namespace
 
-QuantKernels f16_scalar() {
-  QuantKernels k;
-  k.quantize = quantize_row;
-  k.dequantize = dequantize_row;
-  k.dot = dot;
-  return k;
-}
+QuantKernels f16_scalar() { return HalfFloatScalar<F16Codec>::kernels(); }
 
 }  // namespace qmix::kernels
