@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/cmd_plan_probe.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress_bar.h"
@@ -18,6 +17,7 @@
 #include "core/byte_size.h"
 #include "recipe/planner.h"
 #include "recipe/recipe_toml.h"
+#include "workflow/kld_probe.h"
 
 namespace qmix::cli {
 namespace {

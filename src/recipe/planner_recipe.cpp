@@ -65,11 +65,14 @@ std::string description(const PlanResult& r, const PlanRequest& req) {
   return fmt::format(
       "qmix plan: {:.4f} bpw ({}) for a budget of {} ({:.4f} bpw); predicted loss {:.6g} "
       "(base {} with the floors: {:.6g} at {:.4f} bpw); loss model {}; imatrix mix {}; "
-      "quantize with --imatrix {}",
+      "quantize with --imatrix {}; {}",
       r.bpw, format_bytes(r.bytes), format_bytes(r.budget_bytes),
       8.0 * static_cast<double>(r.budget_bytes) / static_cast<double>(r.n_elements),
       r.predicted_loss, r.base_preset, r.base_predicted_loss, r.base_bpw, loss_model_name(req.loss),
-      imatrices, std::filesystem::path(r.quantize_imatrix).filename().string());
+      imatrices, std::filesystem::path(r.quantize_imatrix).filename().string(),
+      req.probe ? fmt::format("sensitivities calibrated by measured KLD ({} role and zone groups)",
+                              r.scales.size())
+                : std::string("sensitivities not calibrated (no --measure)"));
 }
 
 // The tensors quantize would give another type than planned, with or without an imatrix.

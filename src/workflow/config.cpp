@@ -136,8 +136,9 @@ const toml::table* table_of(const toml::table& root, std::string_view name) {
 }
 
 Status read_top(const toml::table& root, WorkflowConfig& c) {
-  static const std::set<std::string_view> kTables{
-      "workflow", "model", "calibration", "compare", "derive", "variant", "eval", "fit", "report"};
+  static const std::set<std::string_view> kTables{"workflow", "model", "calibration", "compare",
+                                                  "derive",   "plan",  "variant",     "eval",
+                                                  "fit",      "report"};
   for (const auto& [key, value] : root)
     if (!kTables.count(key.str()) || (key.str() != "variant" && !value.is_table()))
       return make_error(ErrorCode::kInvalidArgument, "{}: unknown table '{}'",
@@ -178,6 +179,10 @@ Status read_method(const toml::table& root, WorkflowConfig& c) {
   TableReader pl(table_of(root, "plan"), "[plan]", c);
   QMIX_TRY(pl.number("domain_weight", c.plan_domain_weight));
   QMIX_TRY(pl.number("generic_weight", c.plan_generic_weight));
+  QMIX_TRY(pl.path("measure", c.plan_measure_text));
+  QMIX_TRY(pl.integer("measure_ctx", c.plan_measure_ctx));
+  QMIX_TRY(pl.integer("measure_chunks", c.plan_measure_chunks));
+  QMIX_TRY(pl.integer("measure_zones", c.plan_measure_zones));
   QMIX_TRY(pl.check_unknown());
   TableReader e(table_of(root, "eval"), "[eval]", c);
   QMIX_TRY(e.paths("texts", c.eval_texts));
@@ -246,6 +251,9 @@ Status check_config(const WorkflowConfig& c) {
   if (c.plan_domain_weight < 0 || c.plan_generic_weight < 0 ||
       c.plan_domain_weight + c.plan_generic_weight <= 0)
     return fail("[plan] weights must be non-negative and not both 0");
+  if (c.plan_measure_ctx < 8 || c.plan_measure_chunks < 1 || c.plan_measure_zones < 1 ||
+      c.plan_measure_zones > 64)
+    return fail("[plan] measure_ctx must be >= 8, measure_chunks >= 1, measure_zones 1..64");
   std::set<std::string> names;
   for (const VariantSpec& v : c.variants)
     if (!names.insert(v.name).second)

@@ -50,8 +50,14 @@ struct WorkflowConfig {
   std::string derive_base = "Q4_K_M";
   int top_n = 8, top_m = 2;
 
-  // [plan]: how the planner mixes the two importance matrices.
+  // [plan]: how the planner mixes the two importance matrices, and the text its per-role
+  // sensitivity scales are calibrated on by measured KL-divergence (`qmix plan --measure`);
+  // empty: no calibration (docs/plan.md: calibrated plans beat the presets, uncalibrated ones
+  // often do not).
   double plan_domain_weight = 1.0, plan_generic_weight = 1.0;
+  std::filesystem::path plan_measure_text;
+  int64_t plan_measure_ctx = 128, plan_measure_chunks = 8;
+  int plan_measure_zones = 5;
 
   std::vector<VariantSpec> variants;  // [[variant]]
 

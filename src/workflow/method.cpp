@@ -142,6 +142,18 @@ void add_recipes(std::vector<Step>& s, const MethodPtr& m) {
                action(m, steps::derive_recipes)});
 }
 
+std::vector<fs::path> plan_inputs(const WorkflowConfig& c, const WorkflowPaths& p) {
+  std::vector<fs::path> inputs{p.base_model, p.domain_imatrix, p.generic_imatrix};
+  if (!c.plan_measure_text.empty()) inputs.push_back(c.plan_measure_text);
+  return inputs;
+}
+
+std::string measure_params(const WorkflowConfig& c) {
+  if (c.plan_measure_text.empty()) return "measure=none";
+  return fmt::format("measure_ctx={} measure_chunks={} measure_zones={}", c.plan_measure_ctx,
+                     c.plan_measure_chunks, c.plan_measure_zones);
+}
+
 void add_plans(std::vector<Step>& s, const MethodPtr& m) {
   const WorkflowConfig& c = m->config;
   const WorkflowPaths& p = m->paths;
@@ -151,10 +163,10 @@ void add_plans(std::vector<Step>& s, const MethodPtr& m) {
     s.push_back(
         {"recipe.plan." + v.name,
          fmt::format("plan {} at {} bpw", v.name, v.plan_bpw),
-         {p.base_model, p.domain_imatrix, p.generic_imatrix},
-         fmt::format("bpw={} base={} imatrix={} domain_weight={} generic_weight={}", v.plan_bpw,
+         plan_inputs(c, p),
+         fmt::format("bpw={} base={} imatrix={} domain_weight={} generic_weight={} {}", v.plan_bpw,
                      v.preset, imatrix_choice_name(v.imatrix), c.plan_domain_weight,
-                     c.plan_generic_weight),
+                     c.plan_generic_weight, measure_params(c)),
          {p.planned_recipes.at(v.name)},
          action(m, [i](const WorkflowConfig& c, const WorkflowPaths& p, const StepContext& x) {
            return steps::plan(c, p, c.variants[i], x);

@@ -1,6 +1,7 @@
 #include "workflow/method_steps.h"
 
 #include <map>
+#include <memory>
 
 #include "convert/converter.h"
 #include "core/byte_size.h"
@@ -24,6 +25,7 @@
 #include "recipe/tensor_plan.h"
 #include "report/report_document.h"
 #include "tokenizer/tokenizer.h"
+#include "workflow/kld_probe.h"
 
 namespace qmix::workflow::steps {
 
@@ -186,6 +188,14 @@ Status plan(const WorkflowConfig& c, const WorkflowPaths& p, const VariantSpec& 
   r.progress = ctx.progress;
   r.warnings = ctx.warnings;
   r.cancel = ctx.cancel;
+  std::unique_ptr<KldProbe> probe;
+  if (!c.plan_measure_text.empty()) {
+    QMIX_TRY_ASSIGN(probe, KldProbe::create({p.base_model, c.plan_measure_text, r.quantize_imatrix,
+                                             c.plan_measure_ctx, c.plan_measure_chunks, r.cache_dir,
+                                             ctx.cancel}));
+    r.probe = probe.get();
+    r.probe_zones = c.plan_measure_zones;
+  }
   QMIX_TRY_ASSIGN(PlanResult result, plan_recipe(r));
   return save_recipe(result.recipe, p.planned_recipes.at(v.name));
 }

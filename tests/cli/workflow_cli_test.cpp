@@ -61,6 +61,12 @@ preset = "Q4_K_M"
 imatrix = "domain"
 plan_bpw = 5.5
 
+[plan]
+measure = "{0}/text/domain.train.txt"
+measure_ctx = 64
+measure_chunks = 2
+measure_zones = 2
+
 [eval]
 texts = ["{0}/text/domain.test.txt"]
 ctx = 128
@@ -113,6 +119,7 @@ TEST_F(WorkflowCli, RunsTheMethodThenOnlyWhatChanged) {
   EXPECT_NE(recipe.find("provenance = \"data\""), std::string::npos);
   const std::string planned = test::read_text(out / "recipes" / "planned.planned.toml");
   EXPECT_NE(planned.find("provenance = \"data\""), std::string::npos);
+  EXPECT_NE(planned.find("calibrated by measured KLD"), std::string::npos);  // [plan] measure
   // Level 1 is balanced on the model's sizes: its file is the preset's size within 1 %
   // (the ladder's steps rarely pair exactly), while its recipe does change tensors.
   const std::string level1 = test::read_text(out / "recipes" / "derived.L1.toml");

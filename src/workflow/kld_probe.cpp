@@ -1,4 +1,4 @@
-#include "cli/cmd_plan_probe.h"
+#include "workflow/kld_probe.h"
 
 #include <fstream>
 #include <random>
@@ -13,7 +13,7 @@
 #include "recipe/presets.h"
 #include "recipe/tensor_plan.h"
 
-namespace qmix::cli {
+namespace qmix {
 namespace {
 
 namespace fs = std::filesystem;
@@ -149,4 +149,4 @@ Expected<double> KldProbe::evaluate_change(
   return outcome.kld->kld.mean;
 }
 
-}  // namespace qmix::cli
+}  // namespace qmix

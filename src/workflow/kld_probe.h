@@ -1,9 +1,9 @@
-// `qmix plan --measure TEXT`: the LossProbe that measures, for a set of tensors quantized to
-// given types (every other tensor kept as stored), the mean KL-divergence of the model against
-// its unquantized self on a short text. Each probe quantizes into a temporary GGUF with our
-// own quantizer (as `qmix quantize` would, with the quantize imatrix) and evaluates it with the
-// eval library; results are cached on disk under a key of the model's bytes, the tokens and
-// the change, so a re-plan measures nothing.
+// `qmix plan --measure TEXT` and the workflow's [plan] measure: the LossProbe that measures, for a
+// set of tensors quantized to given types (every other tensor kept as stored), the mean
+// KL-divergence of the model against its unquantized self on a short text. Each probe quantizes
+// into a temporary GGUF with our own quantizer (as `qmix quantize` would, with the quantize
+// imatrix) and evaluates it with the eval library; results are cached on disk under a key of the
+// model's bytes, the tokens and the change, so a re-plan measures nothing.
 #pragma once
 
 #include <filesystem>
@@ -15,7 +15,7 @@
 #include "recipe/planner.h"
 #include "recipe/quantize_model.h"
 
-namespace qmix::cli {
+namespace qmix {
 
 struct KldProbeConfig {
   std::filesystem::path model, text, imatrix;
@@ -48,4 +48,4 @@ class KldProbe final : public LossProbe {
   uint64_t model_hash_ = 0;
 };
 
-}  // namespace qmix::cli
+}  // namespace qmix
