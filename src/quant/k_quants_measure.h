@@ -11,6 +11,9 @@
 namespace qmix::kquant {
 
 inline constexpr int kMeasureLanes = 8;
+// Candidates per pass of the widest candidate kernel; candidate arrays are padded to it.
+inline constexpr int kCandidateLanesAvx512 = 16;
+inline constexpr int kCandidatePadding = kCandidateLanesAvx512;
 
 // Levels of x[0..f.sub_block) at value = dl * level - ml (affine) or dl * (level - bias)
 // (any level when dl is 0: all give the same value); returns Σ w (x - value)².
@@ -25,8 +28,9 @@ float measure_sub_block_avx2(const float* x, const float* w, const Format& f, fl
 // The search's candidate scales of one sub-block, errors only: candidate c has (dl[c], ml[c]),
 // its levels rounded as above and error[c] = Σ w (x - value)² summed in value order. The scalar
 // version takes one candidate at a time, the AVX2 one eight (one per lane) with the same float
-// steps, so both return the same errors. dl, ml and error must have room for count rounded up
-// to a multiple of kMeasureLanes (the AVX2 kernel reads and writes whole passes).
+// steps, so both return the same errors (the AVX-512 one sixteen). dl, ml and error must have
+// room for count rounded up to a multiple of kCandidatePadding (the SIMD kernels read and
+// write whole passes).
 using MeasureCandidatesFn = void (*)(const float* x, const float* w, const Format& f,
                                      const float* dl, const float* ml, int count, float* error);
 
@@ -34,6 +38,8 @@ void measure_candidates(const float* x, const float* w, const Format& f, const f
                         const float* ml, int count, float* error);
 void measure_candidates_avx2(const float* x, const float* w, const Format& f, const float* dl,
                              const float* ml, int count, float* error);
+void measure_candidates_avx512(const float* x, const float* w, const Format& f, const float* dl,
+                               const float* ml, int count, float* error);
 
 // Weighted sums of a sub-block's values against its levels (q = level - bias): Σw, Σwq, Σwq²,
 // Σwx, Σwxq, for the search's least-squares centres. Float, element k of each 8 adding into

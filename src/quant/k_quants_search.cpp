@@ -97,15 +97,27 @@ struct SearchKernels {
   LevelSumsFn level_sums;
 };
 
+SearchKernels search_kernels(SearchIsa isa) {
+  switch (isa) {
+    case SearchIsa::kAvx512:
+      return {measure_sub_block_avx2, measure_candidates_avx512, level_sums_avx2};
+    case SearchIsa::kAvx2:
+      return {measure_sub_block_avx2, measure_candidates_avx2, level_sums_avx2};
+    case SearchIsa::kScalar:
+      break;
+  }
+  return {measure_sub_block, measure_candidates, level_sums};
+}
+
 // Candidate (scale, min) pairs of one scan and their values as dequantize combines them; the
 // arrays have room for the lane kernel's last, partly filled pass.
 struct CandidateGrid {
   static constexpr int kMax = 1024;
   int count = 0;
   Candidate at[kMax];
-  alignas(32) float dl[kMax + kMeasureLanes];
-  alignas(32) float ml[kMax + kMeasureLanes];
-  alignas(32) float error[kMax + kMeasureLanes];
+  alignas(64) float dl[kMax + kCandidatePadding];
+  alignas(64) float ml[kMax + kCandidatePadding];
+  alignas(64) float error[kMax + kCandidatePadding];
 
   void add(Candidate c, float dl_c, float ml_c) {
     if (count == kMax) return;
@@ -127,8 +139,8 @@ struct CandidateGrid {
            m <= std::min(f.max_min, middle.min + radius.min); ++m)
         add({sc, m}, dl_sc, f.affine() ? dmin * static_cast<float>(m) : 0.f);
     }
-    std::fill(dl + count, dl + count + kMeasureLanes, 0.f);
-    std::fill(ml + count, ml + count + kMeasureLanes, 0.f);
+    std::fill(dl + count, dl + count + kCandidatePadding, 0.f);
+    std::fill(ml + count, ml + count + kCandidatePadding, 0.f);
   }
 };
 
@@ -250,8 +262,8 @@ void refine_super_scales(const SearchKernels& k, const float* x, const float* w,
       pair_d[count] = ds[a];
       pair_dmin[count++] = dms[b];
     }
-  alignas(32) float dl[kPairs + kMeasureLanes] = {}, ml[kPairs + kMeasureLanes] = {};
-  alignas(32) float error[kPairs + kMeasureLanes], total[kPairs] = {};
+  alignas(64) float dl[kPairs + kCandidatePadding] = {}, ml[kPairs + kCandidatePadding] = {};
+  alignas(64) float error[kPairs + kCandidatePadding], total[kPairs] = {};
   for (int j = 0; j < f.sub_blocks(); ++j) {
     for (int c = 0; c < count; ++c) {
       const SubBlockScales sc = sub_block_scales(f, fp16_to_fp32(pair_d[c]),
@@ -367,14 +379,12 @@ double super_block_error(const float* x, const float* w, const Format& f, const 
 }
 
 SearchIsa default_search_isa() {
+  if (cpu_features().use_avx512()) return SearchIsa::kAvx512;
   return cpu_features().use_avx2() ? SearchIsa::kAvx2 : SearchIsa::kScalar;
 }
 
 void refine(const float* x, const float* qw, const Format& f, SuperBlock& s, SearchIsa isa) {
-  const SearchKernels k =
-      isa == SearchIsa::kAvx2
-          ? SearchKernels{measure_sub_block_avx2, measure_candidates_avx2, level_sums_avx2}
-          : SearchKernels{measure_sub_block, measure_candidates, level_sums};
+  const SearchKernels k = search_kernels(isa);
   static const std::vector<float> kUniform(kQKK, 1.f);
   const float* w = qw != nullptr ? qw : kUniform.data();
   double error = weighted_error(x, w, f, s);

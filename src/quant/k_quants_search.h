@@ -13,9 +13,11 @@ namespace qmix::kquant {
 // Σ w (x - value)² of the super-block (w null: 1), the values exactly as dequantize makes them.
 double super_block_error(const float* x, const float* w, const Format& f, const SuperBlock& s);
 
-// Which kernels the search runs on; both give the same result (k_quants_measure.h).
-enum class SearchIsa { kScalar, kAvx2 };
-SearchIsa default_search_isa();  // AVX2 where the CPU has it (and QMIX_FORCE_SCALAR is unset)
+// Which kernels the search runs on; all give the same result (k_quants_measure.h). kAvx512
+// measures candidates sixteen per pass and runs the AVX2 kernels for the rest.
+enum class SearchIsa { kScalar, kAvx2, kAvx512 };
+// The widest the CPU has (QMIX_NO_AVX512 / QMIX_FORCE_SCALAR narrow it).
+SearchIsa default_search_isa();
 
 // Lowers the error of `s` (or leaves it unchanged).
 void refine(const float* x, const float* w, const Format& f, SuperBlock& s,

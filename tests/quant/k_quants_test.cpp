@@ -12,6 +12,7 @@
 
 #include "core/cpu.h"
 #include "quant/block_layouts.h"
+#include "quant/k_quants_measure.h"
 #include "quant/k_quants_search.h"
 #include "quant/quantize_rows.h"
 #include "testutil/testutil.h"
@@ -360,8 +361,8 @@ TEST(KQuantsShared, SearchLowersTheGoldenError) {
   EXPECT_EQ(checked, 30);
 }
 
-// The search's inner kernel has a scalar and an AVX2 version taking the same float steps: the
-// refined super-blocks are identical, whichever runs.
+// The search's inner kernels have scalar, AVX2 and AVX-512 versions taking the same float
+// steps: the refined super-blocks are identical, whichever runs.
 TEST(KQuants, SearchIsTheSameOnScalarAndAvx2) {
   if (!cpu_features().use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   using namespace kquant;
@@ -381,14 +382,47 @@ TEST(KQuants, SearchIsTheSameOnScalarAndAvx2) {
       for (auto& l : start.level)
         l = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, f.max_level)(rng));
       for (const float* w : {static_cast<const float*>(nullptr), row.imatrix.data()}) {
-        SuperBlock scalar = start, simd = start;
+        SuperBlock scalar = start, simd = start, wide = start;
         refine(row.x.data(), w, f, scalar, SearchIsa::kScalar);
         refine(row.x.data(), w, f, simd, SearchIsa::kAvx2);
         ASSERT_EQ(std::memcmp(&scalar, &simd, sizeof scalar), 0) << f.max_level;
+        if (cpu_features().use_avx512()) {
+          refine(row.x.data(), w, f, wide, SearchIsa::kAvx512);
+          ASSERT_EQ(std::memcmp(&scalar, &wide, sizeof scalar), 0) << f.max_level;
+        }
         EXPECT_LT(super_block_error(row.x.data(), w, f, scalar),
                   super_block_error(row.x.data(), w, f, start));
       }
     }
+  }
+}
+
+// The candidate kernels return the same errors, bit for bit, for ordinary candidates and for
+// zero, negative, tiny and huge scales (whole passes of 16, so every lane of every kernel runs).
+TEST(KQuants, CandidateKernelsAgreeBitForBit) {
+  if (!cpu_features().use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  using namespace kquant;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> unit(-1.f, 1.f);
+  for (const Format& f : {kFormatQ2K, kFormatQ3K, kFormatQ4K, kFormatQ5K, kFormatQ6K}) {
+    const Row row = random_row(f.sub_block, static_cast<uint32_t>(f.max_level));
+    constexpr int kCount = 48;
+    alignas(64) float dl[kCount], ml[kCount];
+    for (int c = 0; c < kCount; ++c) {
+      dl[c] = 0.004f * unit(rng);
+      ml[c] = f.affine() ? 0.03f * std::fabs(unit(rng)) : 0.f;
+    }
+    dl[1] = 0.f;
+    dl[2] = 1e-30f;
+    dl[3] = 3e38f;
+    dl[4] = -0.004f;
+    alignas(64) float scalar[kCount], avx2[kCount], avx512[kCount];
+    measure_candidates(row.x.data(), row.imatrix.data(), f, dl, ml, kCount, scalar);
+    measure_candidates_avx2(row.x.data(), row.imatrix.data(), f, dl, ml, kCount, avx2);
+    ASSERT_EQ(std::memcmp(scalar, avx2, sizeof scalar), 0) << f.max_level;
+    if (!cpu_features().use_avx512()) continue;
+    measure_candidates_avx512(row.x.data(), row.imatrix.data(), f, dl, ml, kCount, avx512);
+    ASSERT_EQ(std::memcmp(scalar, avx512, sizeof scalar), 0) << f.max_level;
   }
 }
 
