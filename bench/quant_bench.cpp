@@ -1,7 +1,8 @@
 // Per-type kernel throughput, one thread, scalar reference vs the active (AVX2) kernels,
 // registered from the type table so every type with kernels is measured:
-//   quantize/<type>/<kernels>[/imatrix]  MB/s of f32 input (our best algorithm; /reference:
-//                                        ggml's, where ours differs)
+//   quantize/<type>/<kernels>[/imatrix]  MB/s of f32 input (our best algorithm)
+//   quantize/<type>/reference[-avx2][/imatrix]  ggml's algorithm where ours differs (scalar:
+//                                        the issue #4 speed baseline)
 //   dequantize/<type>/<kernels>          MB/s of f32 output
 //   dot/<type>/<kernels>                 GB/s of weight bytes (one row against its partner)
 // Ratios are only meaningful between numbers of the same run (see docs/performance.md).
@@ -88,16 +89,24 @@ void register_type(const QuantType& type) {
     const QuantKernels& k = simd ? fast : scalar;
     const std::string suffix = name + (simd ? "/avx2" : "/scalar");
     // The AVX2 rows list only the kernels that differ from the scalar ones.
-    if (!type.needs_imatrix && (!simd || k.quantize != scalar.quantize))
+    const bool own_quantize = !simd || k.quantize != scalar.quantize;
+    if (!type.needs_imatrix && own_quantize)
       benchmark::RegisterBenchmark(("quantize/" + suffix).c_str(), quantize, &type, k.quantize,
                                    false);
-    if (!simd && !type.is_float())
+    if (!type.is_float() && own_quantize)
       benchmark::RegisterBenchmark(("quantize/" + suffix + "/imatrix").c_str(), quantize, &type,
                                    k.quantize, true);
-    // ggml's algorithm, where ours searches harder (same bytes layout).
-    if (!simd && !type.is_float() && k.quantize_reference != k.quantize)
-      benchmark::RegisterBenchmark(("quantize/" + name + "/reference/imatrix").c_str(), quantize,
-                                   &type, k.quantize_reference, true);
+    // ggml's algorithm where ours searches harder (same bytes layout): the scalar rows are the
+    // issue #4 baseline, ggml's algorithm as its C code runs it.
+    const bool own_reference = k.quantize_reference != k.quantize &&
+                               (!simd || k.quantize_reference != scalar.quantize_reference);
+    if (!type.is_float() && own_reference) {
+      const std::string ref = "quantize/" + name + (simd ? "/reference-avx2" : "/reference");
+      if (!type.needs_imatrix)
+        benchmark::RegisterBenchmark(ref.c_str(), quantize, &type, k.quantize_reference, false);
+      benchmark::RegisterBenchmark((ref + "/imatrix").c_str(), quantize, &type,
+                                   k.quantize_reference, true);
+    }
     if (!simd || k.dequantize != scalar.dequantize)
       benchmark::RegisterBenchmark(("dequantize/" + suffix).c_str(), dequantize, &type, k);
     if (k.dot != nullptr && has_partner && (!simd || k.dot != scalar.dot))

@@ -46,7 +46,8 @@ Lattice::Lattice(std::vector<Levels> points, LatticeShape shape, int depth)
   for (size_t k = 0; k < levels_.size(); ++k) {
     for (int j = 0; j < shape.group_size; ++j)
       max_level_ = std::max<int>(max_level_, levels_[k][static_cast<size_t>(j)]);
-    index_of_[code_of(levels_[k].data())] = static_cast<int16_t>(k);
+    point_codes_.push_back(code_of(levels_[k].data()));
+    index_of_[point_codes_.back()] = static_cast<int16_t>(k);
   }
   for (size_t code = 0; code < codes; ++code) {
     begin_[code] = static_cast<uint32_t>(neighbours_.size());
@@ -55,6 +56,7 @@ Lattice::Lattice(std::vector<Levels> points, LatticeShape shape, int depth)
     if (index_of_[u] < 0 && levels_in_range(u)) add_neighbours(u, depth);
   }
   begin_[codes] = static_cast<uint32_t>(neighbours_.size());
+  for (const uint16_t k : neighbours_) neighbour_codes_.push_back(point_codes_[k]);
 }
 
 uint16_t Lattice::code_of(const int8_t* levels) const {

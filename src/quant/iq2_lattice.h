@@ -46,7 +46,15 @@ class Lattice {
     return std::span<const uint16_t>(neighbours_)
         .subspan(begin_[code], static_cast<size_t>(begin_[code + 1u] - begin_[code]));
   }
+  // The codes of neighbours(code), in the same order (for scans over contiguous codes).
+  std::span<const uint16_t> neighbour_codes(uint16_t code) const {
+    return std::span<const uint16_t>(neighbour_codes_)
+        .subspan(begin_[code], static_cast<size_t>(begin_[code + 1u] - begin_[code]));
+  }
   const Levels& levels(int index) const { return levels_[static_cast<size_t>(index)]; }
+  // The code of every grid point, in grid order.
+  std::span<const uint16_t> point_codes() const { return point_codes_; }
+  LatticeShape shape() const { return shape_; }
 
  private:
   bool levels_in_range(uint16_t code) const;
@@ -58,6 +66,8 @@ class Lattice {
   std::vector<int16_t> index_of_;  // one per code
   std::vector<uint32_t> begin_;    // codes + 1 offsets into neighbours_
   std::vector<uint16_t> neighbours_;
+  std::vector<uint16_t> neighbour_codes_;  // parallel to neighbours_
+  std::vector<uint16_t> point_codes_;
 };
 
 // Built once per codebook on first use (thread-safe), immutable afterwards.

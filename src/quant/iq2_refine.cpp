@@ -1,6 +1,7 @@
 #include "quant/iq2_refine.h"
 
 #include <bit>
+#include <cfloat>
 #include <cmath>
 #include <limits>
 
@@ -17,7 +18,8 @@ double sub_scale(const GridFormat& f, const GridBlock& b, int sub) {
 }
 
 // The best grid point of one group with the signs of x (natural), and with one sign flipped
-// (the cheapest flip for that point), at scale s.
+// (the cheapest flip for that point), at scale s. The per-element costs are tabulated in float
+// and every grid point is scanned in lanes (iq2_scan.h).
 struct GroupChoice {
   double natural_cost = kInf, flipped_cost = kInf;
   uint16_t natural_index = 0, flipped_index = 0;
@@ -25,38 +27,38 @@ struct GroupChoice {
 };
 
 GroupChoice best_points(const GridFormat& f, const Lattice& lattice, const float* x, const float* w,
-                        double s) {
+                        double s, ScanIsa isa) {
   const int size = lattice.group_size();
-  double cost[8][8], flip[8][8];
+  LevelTables t(lattice.shape());
+  const auto sf = static_cast<float>(s);
+  const int levels = lattice.max_level() + 1;
   for (int j = 0; j < size; ++j) {
-    const double a = std::fabs(static_cast<double>(x[j])), wj = w[j];
-    for (int l = 0; l <= lattice.max_level(); ++l) {
-      const double q = s * f.magnitudes[static_cast<size_t>(l)];
-      cost[j][l] = wj * (q * q - 2 * a * q);
-      flip[j][l] = 4 * wj * a * q;  // extra cost of giving element j the wrong sign
+    const float a = std::fabs(x[j]), wj = w[j];
+    float cost[8], flip[8];
+    for (int l = 0; l < levels; ++l) {
+      const float q = sf * static_cast<float>(f.magnitudes[static_cast<size_t>(l)]);
+      cost[l] = wj * (q * q - 2 * a * q);
+      flip[l] = 4 * wj * a * q;  // extra cost of giving element j the wrong sign
     }
+    t.set(t.cost, j, cost, levels);
+    t.set(t.flip, j, flip, levels);
   }
+  const FlipSearch flips = f.even_parity ? FlipSearch::kCheapestFlip : FlipSearch::kNone;
+  const ScanBest scan = scan_codes(t, lattice.point_codes(), flips, isa);
   GroupChoice best;
-  for (int k = 0; k < lattice.size(); ++k) {
-    const Lattice::Levels& levels = lattice.levels(k);
-    double c = 0, penalty = kInf;
-    int cheapest = 0;
-    for (int j = 0; j < size; ++j) {
-      const int l = levels[static_cast<size_t>(j)];
-      c += cost[j][l];
-      if (f.even_parity && flip[j][l] < penalty) {
-        penalty = flip[j][l];
-        cheapest = j;
-      }
-    }
-    if (c < best.natural_cost) {
-      best.natural_cost = c;
-      best.natural_index = static_cast<uint16_t>(k);
-    }
-    if (f.even_parity && c + penalty < best.flipped_cost) {
-      best.flipped_cost = c + penalty;
-      best.flipped_index = static_cast<uint16_t>(k);
-      best.flipped_element = cheapest;
+  best.natural_cost = scan.natural_cost;
+  best.natural_index = static_cast<uint16_t>(scan.natural);
+  if (flips == FlipSearch::kNone) return best;
+  best.flipped_cost = scan.flipped_cost;
+  best.flipped_index = static_cast<uint16_t>(scan.flipped);
+  // The element whose flip the scan took: the first one with the smallest flip cost.
+  const Lattice::Levels& point = lattice.levels(scan.flipped);
+  float penalty = FLT_MAX;
+  for (int j = 0; j < size; ++j) {
+    const float flip = t.flip[j][point[static_cast<size_t>(j)]];
+    if (flip < penalty) {
+      penalty = flip;
+      best.flipped_element = j;
     }
   }
   return best;
@@ -66,7 +68,7 @@ GroupChoice best_points(const GridFormat& f, const Lattice& lattice, const float
 // best natural point; with an odd count of negatives under the parity rule, the one group whose
 // flip costs least takes its best flipped point instead.
 void best_sign_group(const GridFormat& f, const float* x, const float* w, double s, int g,
-                     GridBlock& b) {
+                     GridBlock& b, ScanIsa isa) {
   const Lattice& lattice = iq2::lattice(f.book);
   const int size = lattice.group_size();
   uint8_t natural = 0;
@@ -77,7 +79,7 @@ void best_sign_group(const GridFormat& f, const float* x, const float* w, double
   int flipped = -1;
   double extra = kInf;
   for (int h = 0; h < 8 / size; ++h) {
-    choice[h] = best_points(f, lattice, x + size * h, w + size * h, s);
+    choice[h] = best_points(f, lattice, x + size * h, w + size * h, s, isa);
     const double e = choice[h].flipped_cost - choice[h].natural_cost;
     if (odd && e < extra) {
       extra = e;
@@ -184,13 +186,14 @@ double grid_block_error(const GridFormat& f, const float* x, const float* w, con
   return e;
 }
 
-void refine_grid_block(const GridFormat& f, const float* x, const float* w, GridBlock& block) {
+void refine_grid_block(const GridFormat& f, const float* x, const float* w, GridBlock& block,
+                       ScanIsa isa) {
   double error = grid_block_error(f, x, w, block);
   for (int round = 0; round < kRounds; ++round) {
     GridBlock trial = block;
     for (int g = 0; g < kValues / 8; ++g) {
       const double s = sub_scale(f, trial, 8 * g / f.sub_size);
-      if (s > 0) best_sign_group(f, x + 8 * g, w + 8 * g, s, g, trial);
+      if (s > 0) best_sign_group(f, x + 8 * g, w + 8 * g, s, g, trial, isa);
     }
     best_scale_codes(f, x, w, trial);
     best_super_scale(f, x, w, trial);

@@ -13,6 +13,7 @@
 
 #include "core/fp16.h"
 #include "quant/iq2_lattice.h"
+#include "quant/iq2_scan.h"
 
 namespace qmix::iq2 {
 
@@ -39,8 +40,10 @@ struct GridBlock {
   std::array<uint8_t, 32> signs{};
 };
 
-// Lowers (never raises) the weighted error of `block` for the 256 values x.
-void refine_grid_block(const GridFormat& format, const float* x, const float* w, GridBlock& block);
+// Lowers (never raises) the weighted error of `block` for the 256 values x. Every isa gives
+// the same block.
+void refine_grid_block(const GridFormat& format, const float* x, const float* w, GridBlock& block,
+                       ScanIsa isa);
 
 // Weighted squared error of a decoded block.
 double grid_block_error(const GridFormat& format, const float* x, const float* w,
@@ -51,12 +54,12 @@ double grid_block_error(const GridFormat& format, const float* x, const float* w
 template <typename Block>
 void refine_grid_row(const GridFormat& format, const float* src, const float* imatrix, int64_t n,
                      Block* blocks, GridBlock (*decode)(const Block&),
-                     void (*encode)(const GridBlock&, Block&)) {
+                     void (*encode)(const GridBlock&, Block&), ScanIsa isa) {
   std::array<float, 256> ones;
   ones.fill(1.f);
   for (int64_t b = 0; b < n / 256; ++b) {
     GridBlock block = decode(blocks[b]);
-    refine_grid_block(format, src + 256 * b, imatrix ? imatrix + 256 * b : ones.data(), block);
+    refine_grid_block(format, src + 256 * b, imatrix ? imatrix + 256 * b : ones.data(), block, isa);
     encode(block, blocks[b]);
   }
 }

@@ -6,6 +6,7 @@
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
 #include "quant/iq2_refine.h"
+#include "quant/iq2_rows.h"
 #include "quant/iq2_search.h"
 #include "quant/kernels.h"
 
@@ -15,7 +16,7 @@ namespace {
 using namespace qmix::iq2;
 
 // Sub-block ib (16 values): returns its scale and writes its groups into y.
-float quantize_sub_block(const float* xb, const float* weight, int ib, BlockIq2s& y) {
+float quantize_sub_block(const float* xb, const float* weight, int ib, BlockIq2s& y, ScanIsa isa) {
   float waux[16], xval[16];
   uint8_t signs[2];
   int8_t L[16];
@@ -25,7 +26,7 @@ float quantize_sub_block(const float* xb, const float* weight, int ib, BlockIq2s
   if (max < 1e-8f) return 0;
   const Lattice& grid = lattice(Codebook::kIq2s);
   const ScaleSearch search{16, max, 9, Refit::kOffGridGroups, max / 5};
-  float scale = search_scale(grid, search, xval, weight, waux, L);
+  float scale = search_scale(grid, search, xval, weight, waux, L, isa);
   if (scale < 0) {
     scale = -scale;
     for (uint8_t& s : signs) s = static_cast<uint8_t>(~s);
@@ -42,7 +43,7 @@ float quantize_sub_block(const float* xb, const float* weight, int ib, BlockIq2s
 
 // ggml's quantize_row_iq2_s_impl for one block; without an imatrix ggml weighs each value by
 // sigma2/4 + x^2.
-void quantize_block(const float* x, const float* qw, BlockIq2s& y) {
+void quantize_block(const float* x, const float* qw, BlockIq2s& y, ScanIsa isa) {
   std::memset(&y, 0, sizeof y);
   float scales[16];
   float max_scale = 0;
@@ -54,7 +55,7 @@ void quantize_block(const float* x, const float* qw, BlockIq2s& y) {
       imatrix_weights(xb, qw + 16 * ib, sigma2, 16, weight);
     else
       for (int i = 0; i < 16; ++i) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
-    scales[ib] = quantize_sub_block(xb, weight, ib, y);
+    scales[ib] = quantize_sub_block(xb, weight, ib, y, isa);
     max_scale = max_scale > scales[ib] ? max_scale : scales[ib];
   }
   if (max_scale == 0) return;
@@ -63,12 +64,6 @@ void quantize_block(const float* x, const float* qw, BlockIq2s& y) {
   const float id = 1 / d;
   for (int ib = 0; ib < 16; ++ib)
     y.scales[ib / 2] |= static_cast<uint8_t>(scale_code(scales[ib], id, 15) << (4 * (ib % 2)));
-}
-
-void quantize_reference(const float* src, void* dst, int64_t n, const float* imatrix) {
-  auto* y = static_cast<BlockIq2s*>(dst);
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
 GridBlock decode(const BlockIq2s& x) {
@@ -98,12 +93,15 @@ void encode(const GridBlock& b, BlockIq2s& x) {
   }
 }
 
-// ggml's result, then our refinement (iq2_refine.h).
-void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
-  quantize_reference(src, dst, n, imatrix);
-  const GridFormat format{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f};
-  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq2s*>(dst), decode, encode);
-}
+struct Iq2s {
+  using Block = BlockIq2s;
+  static constexpr GridFormat kGrid{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f};
+  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
+    kernels::quantize_block(x, qw, y, isa);
+  }
+  static GridBlock decode(const Block& x) { return kernels::decode(x); }
+  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
+};
 
 uint64_t grid_of(const BlockIq2s& x, int group) {
   const int high = (x.qh[group / 4] << (8 - 2 * (group % 4))) & 0x300;
@@ -161,10 +159,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_s_scalar() {
-  return {.quantize = quantize_best,
-          .quantize_reference = quantize_reference,
-          .dequantize = dequantize,
-          .dot = dot};
+  QuantKernels k = grid_quantizers<Iq2s, RowKernels::kScalar>();
+  k.dequantize = dequantize;
+  k.dot = dot;
+  return k;
 }
+
+QuantKernels iq2_s_lane_quantizers() { return grid_quantizers<Iq2s, RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/iq2_scan.h"
+
 namespace qmix::iq2 {
 namespace {
 
@@ -36,17 +38,43 @@ void place_on_best_neighbour(const Lattice& lattice, uint16_t code, const float*
   std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(size));
 }
 
+// The same choice in lanes: ggml's terms waux * diff * diff tabulated per element and level
+// (the same float operations, so the same values), summed in ggml's order by scan_codes.
+void place_on_best_neighbour_lanes(const Lattice& lattice, uint16_t code, const float* xval,
+                                   const float* waux, float scale, int8_t* L, ScanIsa isa) {
+  LevelTables t(lattice.shape());
+  const int levels = lattice.max_level() + 1;
+  for (int i = 0; i < lattice.group_size(); ++i) {
+    float term[8];
+    for (int l = 0; l < levels; ++l) {
+      const float q = static_cast<float>(2 * l + 1);
+      const float diff = scale * q - xval[i];
+      term[l] = waux[i] * diff * diff;
+    }
+    t.set(t.cost, i, term, levels);
+  }
+  const int at = scan_codes(t, lattice.neighbour_codes(code), FlipSearch::kNone, isa).natural;
+  const int best = lattice.neighbours(code)[static_cast<size_t>(at)];
+  std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(lattice.group_size()));
+}
+
 // Levels of one group at inverse scale id; an off-grid result is moved to its best
 // neighbour. Returns whether the rounded levels were already a grid point.
 bool place_group(const Lattice& lattice, float id, float scale, const float* xval,
-                 const float* waux, int8_t* L) {
+                 const float* waux, int8_t* L, ScanIsa isa) {
   for (int i = 0; i < lattice.group_size(); ++i) {
     const int l = nearest_int(0.5f * (id * xval[i] - 1));
     L[i] = static_cast<int8_t>(std::max(0, std::min(lattice.max_level(), l)));
   }
   const uint16_t code = lattice.code_of(L);
   if (lattice.index_of(code) >= 0) return true;
-  place_on_best_neighbour(lattice, code, xval, waux, scale, L);
+  // The scalar path stays ggml's loop: it is what the reference's speed is measured by. Short
+  // lists take it too: tabulating the terms costs more than the few candidates.
+  constexpr size_t kShortList = 16;
+  if (isa == ScanIsa::kScalar || lattice.neighbours(code).size() <= kShortList)
+    place_on_best_neighbour(lattice, code, xval, waux, scale, L);
+  else
+    place_on_best_neighbour_lanes(lattice, code, xval, waux, scale, L, isa);
   return false;
 }
 
@@ -186,7 +214,7 @@ float max_of(const float* v, int n) {
 }
 
 float search_scale(const Lattice& lattice, const ScaleSearch& search, const float* xval,
-                   const float* weight, const float* waux, int8_t* L) {
+                   const float* weight, const float* waux, int8_t* L, ScanIsa isa) {
   const int size = lattice.group_size();
   const int groups = search.n / size;
   std::memset(L, 0, static_cast<size_t>(search.n));
@@ -200,8 +228,8 @@ float search_scale(const Lattice& lattice, const ScaleSearch& search, const floa
     const float id = (search.center + static_cast<float>(is) * search.step) / search.reference;
     const float this_scale = 1 / id;
     for (int k = 0; k < groups; ++k)
-      trial_on_grid[static_cast<size_t>(k)] = place_group(lattice, id, this_scale, xval + size * k,
-                                                          waux + size * k, trial.data() + size * k);
+      trial_on_grid[static_cast<size_t>(k)] = place_group(
+          lattice, id, this_scale, xval + size * k, waux + size * k, trial.data() + size * k, isa);
     const Sums s = weighted_sums(search.n, weight, xval, trial.data());
     if (s.q2 > 0 && s.qx * s.qx > best * s.q2) {
       scale = s.qx / s.q2;
@@ -218,7 +246,7 @@ float search_scale(const Lattice& lattice, const ScaleSearch& search, const floa
     const float id = 1 / scale;
     for (int k = 0; k < groups; ++k) {
       if (!all_groups && on_grid[static_cast<size_t>(k)]) continue;
-      place_group(lattice, id, scale, xval + size * k, waux + size * k, L + size * k);
+      place_group(lattice, id, scale, xval + size * k, waux + size * k, L + size * k, isa);
     }
     const Sums s = weighted_sums(search.n, weight, xval, L);
     if (s.q2 > 0) scale = s.qx / s.q2;

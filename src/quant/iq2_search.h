@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "quant/iq2_lattice.h"
+#include "quant/iq2_scan.h"
 
 namespace qmix::iq2 {
 
@@ -56,9 +57,9 @@ struct ScaleSearch {
 
 // Chooses grid points for the groups of a sub-block (groups of lattice.group_size()) and the
 // sub-block scale (which may come out negative; the caller flips signs then). L receives the
-// levels of the chosen points.
+// levels of the chosen points. Every isa chooses the same points (ggml's).
 float search_scale(const Lattice& lattice, const ScaleSearch& search, const float* xval,
-                   const float* weight, const float* waux, int8_t* L);
+                   const float* weight, const float* waux, int8_t* L, ScanIsa isa);
 
 // 4-bit (or 3-bit) sub-block scale code: nearest l with scale ≈ d*(2l+1), clamped to 0..max.
 int scale_code(float scale, float inverse_d, int max);

@@ -6,6 +6,7 @@
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
 #include "quant/iq2_refine.h"
+#include "quant/iq2_rows.h"
 #include "quant/iq2_search.h"
 #include "quant/kernels.h"
 
@@ -15,7 +16,7 @@ namespace {
 using namespace qmix::iq2;
 
 // Sub-block of 16: returns its scale and stores the two group codes into q2[0..1].
-float quantize_sub_block(const float* xb, const float* weight, uint16_t* q2) {
+float quantize_sub_block(const float* xb, const float* weight, uint16_t* q2, ScanIsa isa) {
   float waux[16], xval[16];
   uint8_t signs[2];
   int8_t L[16];
@@ -25,7 +26,7 @@ float quantize_sub_block(const float* xb, const float* weight, uint16_t* q2) {
   if (max < 1e-15f) return 0;
   const Lattice& grid = lattice(Codebook::kIq2xs);
   const ScaleSearch search{16, max, 9, Refit::kOffGridGroups, max / 5};
-  float scale = search_scale(grid, search, xval, weight, waux, L);
+  float scale = search_scale(grid, search, xval, weight, waux, L, isa);
   if (scale < 0) {
     scale = -scale;
     for (uint8_t& s : signs) s = static_cast<uint8_t>(~s & 127);
@@ -37,7 +38,7 @@ float quantize_sub_block(const float* xb, const float* weight, uint16_t* q2) {
 
 // ggml's quantize_row_iq2_xs_impl for one block. Without an imatrix (reachable only by calling
 // the kernel directly; quantize_rows() refuses) every column weighs 1.
-void quantize_block(const float* x, const float* qw, BlockIq2xs& y) {
+void quantize_block(const float* x, const float* qw, BlockIq2xs& y, ScanIsa isa) {
   uint16_t q2[32] = {};
   float scales[16];
   float max_scale = 0;
@@ -47,7 +48,7 @@ void quantize_block(const float* x, const float* qw, BlockIq2xs& y) {
     float weight[16];
     for (int i = 0; i < 16; ++i)
       weight[i] = (qw ? qw[16 * ib + i] : 1.f) * std::sqrt(sigma2 + xb[i] * xb[i]);
-    scales[ib] = quantize_sub_block(xb, weight, q2 + 2 * ib);
+    scales[ib] = quantize_sub_block(xb, weight, q2 + 2 * ib, isa);
     max_scale = max_scale > scales[ib] ? max_scale : scales[ib];
   }
   std::memset(&y, 0, sizeof y);
@@ -58,12 +59,6 @@ void quantize_block(const float* x, const float* qw, BlockIq2xs& y) {
   for (int ib = 0; ib < 16; ++ib)
     y.scales[ib / 2] |= static_cast<uint8_t>(scale_code(scales[ib], id, 15) << (4 * (ib % 2)));
   std::memcpy(y.qs, q2, sizeof q2);
-}
-
-void quantize_reference(const float* src, void* dst, int64_t n, const float* imatrix) {
-  auto* y = static_cast<BlockIq2xs*>(dst);
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
 GridBlock decode(const BlockIq2xs& x) {
@@ -88,12 +83,15 @@ void encode(const GridBlock& b, BlockIq2xs& x) {
                                     ((b.signs[static_cast<size_t>(k)] & 127) << 9));
 }
 
-// ggml's result, then our refinement (iq2_refine.h).
-void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
-  quantize_reference(src, dst, n, imatrix);
-  const GridFormat format{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f};
-  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq2xs*>(dst), decode, encode);
-}
+struct Iq2xs {
+  using Block = BlockIq2xs;
+  static constexpr GridFormat kGrid{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f};
+  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
+    kernels::quantize_block(x, qw, y, isa);
+  }
+  static GridBlock decode(const Block& x) { return kernels::decode(x); }
+  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
+};
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq2xs*>(src);
@@ -148,10 +146,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_xs_scalar() {
-  return {.quantize = quantize_best,
-          .quantize_reference = quantize_reference,
-          .dequantize = dequantize,
-          .dot = dot};
+  QuantKernels k = grid_quantizers<Iq2xs, RowKernels::kScalar>();
+  k.dequantize = dequantize;
+  k.dot = dot;
+  return k;
 }
+
+QuantKernels iq2_xs_lane_quantizers() { return grid_quantizers<Iq2xs, RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

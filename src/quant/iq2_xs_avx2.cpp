@@ -2,6 +2,7 @@
 #include "quant/iq2_avx2.h"
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
+#include "quant/iq2_rows.h"
 #include "quant/kernels.h"
 
 namespace qmix::kernels {
@@ -35,6 +36,10 @@ float dot(const void* weights, const void* activations, int64_t n) {
 
 }  // namespace
 
-QuantKernels iq2_xs_avx2() { return {.dot = dot}; }
+QuantKernels iq2_xs_avx2() {
+  QuantKernels k = iq2_xs_lane_quantizers();
+  k.dot = dot;
+  return k;
+}
 
 }  // namespace qmix::kernels

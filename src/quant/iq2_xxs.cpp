@@ -6,6 +6,7 @@
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
 #include "quant/iq2_refine.h"
+#include "quant/iq2_rows.h"
 #include "quant/iq2_search.h"
 #include "quant/kernels.h"
 
@@ -15,7 +16,7 @@ namespace {
 using namespace qmix::iq2;
 
 // Sub-block of 32: returns its scale and stores grid bytes and signs into q2[0..1].
-float quantize_sub_block(const float* xb, const float* weight, uint32_t* q2) {
+float quantize_sub_block(const float* xb, const float* weight, uint32_t* q2, ScanIsa isa) {
   float waux[32], xval[32];
   uint8_t signs[4];
   int8_t L[32];
@@ -28,7 +29,7 @@ float quantize_sub_block(const float* xb, const float* weight, uint32_t* q2) {
   if (eff_max <= 0) return 0;
   const Lattice& grid = lattice(Codebook::kIq2xxs);
   const ScaleSearch search{32, eff_max, 6, Refit::kAllGroups, start};
-  float scale = search_scale(grid, search, xval, weight, waux, L);
+  float scale = search_scale(grid, search, xval, weight, waux, L, isa);
   if (scale < 0) {  // ggml: "should never happen"; flip so the stored scale is positive
     scale = -scale;
     for (uint8_t& s : signs) s = static_cast<uint8_t>(~s & 127);
@@ -42,7 +43,7 @@ float quantize_sub_block(const float* xb, const float* weight, uint32_t* q2) {
 
 // ggml's quantize_row_iq2_xxs_impl for one block. Without an imatrix (reachable only by calling
 // the kernel directly; quantize_rows() refuses) every column weighs 1.
-void quantize_block(const float* x, const float* qw, BlockIq2xxs& y) {
+void quantize_block(const float* x, const float* qw, BlockIq2xxs& y, ScanIsa isa) {
   uint32_t q2[16] = {};
   float scales[8];
   float max_scale = 0;
@@ -52,7 +53,7 @@ void quantize_block(const float* x, const float* qw, BlockIq2xxs& y) {
     float weight[32];
     for (int i = 0; i < 32; ++i)
       weight[i] = (qw ? qw[32 * ib + i] : 1.f) * std::sqrt(sigma2 + xb[i] * xb[i]);
-    scales[ib] = quantize_sub_block(xb, weight, q2 + 2 * ib);
+    scales[ib] = quantize_sub_block(xb, weight, q2 + 2 * ib, isa);
     max_scale = max_scale > scales[ib] ? max_scale : scales[ib];
   }
   std::memset(&y, 0, sizeof y);
@@ -63,12 +64,6 @@ void quantize_block(const float* x, const float* qw, BlockIq2xxs& y) {
   for (int ib = 0; ib < 8; ++ib)
     q2[2 * ib + 1] |= static_cast<uint32_t>(scale_code(scales[ib], id, 15)) << 28;
   std::memcpy(y.qs, q2, sizeof q2);
-}
-
-void quantize_reference(const float* src, void* dst, int64_t n, const float* imatrix) {
-  auto* y = static_cast<BlockIq2xxs*>(dst);
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
 GridBlock decode(const BlockIq2xxs& x) {
@@ -98,12 +93,15 @@ void encode(const GridBlock& b, BlockIq2xxs& x) {
   }
 }
 
-// ggml's result, then our refinement (iq2_refine.h).
-void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
-  quantize_reference(src, dst, n, imatrix);
-  const GridFormat format{Codebook::kIq2xxs, kIq2Magnitudes, 32, true, 0.5f, 0.25f};
-  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq2xxs*>(dst), decode, encode);
-}
+struct Iq2xxs {
+  using Block = BlockIq2xxs;
+  static constexpr GridFormat kGrid{Codebook::kIq2xxs, kIq2Magnitudes, 32, true, 0.5f, 0.25f};
+  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
+    kernels::quantize_block(x, qw, y, isa);
+  }
+  static GridBlock decode(const Block& x) { return kernels::decode(x); }
+  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
+};
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq2xxs*>(src);
@@ -152,10 +150,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_xxs_scalar() {
-  return {.quantize = quantize_best,
-          .quantize_reference = quantize_reference,
-          .dequantize = dequantize,
-          .dot = dot};
+  QuantKernels k = grid_quantizers<Iq2xxs, RowKernels::kScalar>();
+  k.dequantize = dequantize;
+  k.dot = dot;
+  return k;
 }
+
+QuantKernels iq2_xxs_lane_quantizers() { return grid_quantizers<Iq2xxs, RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

@@ -6,6 +6,7 @@
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
 #include "quant/iq2_refine.h"
+#include "quant/iq2_rows.h"
 #include "quant/iq2_search.h"
 #include "quant/iq3_grids.h"
 #include "quant/kernels.h"
@@ -20,7 +21,8 @@ using iq3::iq3s_grid;
 // of qs/signs, its high index bits to qh[ib]. ggml advances the qs/signs slot only past
 // sub-blocks that are not all zero, so a zero sub-block shifts the later ones down (files made
 // by ggml carry this, and the reference reproduces it; dequantizers read slot = ib).
-float quantize_sub_block(const float* xb, const float* weight, int ib, int& slot, BlockIq3s& y) {
+float quantize_sub_block(const float* xb, const float* weight, int ib, int& slot, BlockIq3s& y,
+                         ScanIsa isa) {
   float waux[32], xval[32];
   uint8_t signs[4];
   int8_t L[32];
@@ -30,7 +32,7 @@ float quantize_sub_block(const float* xb, const float* weight, int ib, int& slot
   if (max == 0) return 0;
   const Lattice& grid = lattice(Codebook::kIq3s);
   const ScaleSearch search{32, max, 9, Refit::kAllGroupsIfAnyOffGrid, max / 15, 15.f, 0.2f};
-  float scale = search_scale(grid, search, xval, weight, waux, L);
+  float scale = search_scale(grid, search, xval, weight, waux, L, isa);
   if (scale < 0) {
     scale = -scale;
     for (uint8_t& s : signs) s = static_cast<uint8_t>(~s);
@@ -46,7 +48,7 @@ float quantize_sub_block(const float* xb, const float* weight, int ib, int& slot
 }
 
 // ggml's quantize_row_iq3_s_impl for one block; without an imatrix each value weighs x^2.
-void quantize_block(const float* x, const float* qw, BlockIq3s& y) {
+void quantize_block(const float* x, const float* qw, BlockIq3s& y, ScanIsa isa) {
   std::memset(&y, 0, sizeof y);
   float scales[8];
   float max_scale = 0;
@@ -59,7 +61,7 @@ void quantize_block(const float* x, const float* qw, BlockIq3s& y) {
       imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
     else
       for (int i = 0; i < 32; ++i) weight[i] = xb[i] * xb[i];
-    scales[ib] = quantize_sub_block(xb, weight, ib, slot, y);
+    scales[ib] = quantize_sub_block(xb, weight, ib, slot, y, isa);
     max_scale = max_scale > scales[ib] ? max_scale : scales[ib];
   }
   if (max_scale == 0) return;
@@ -69,12 +71,6 @@ void quantize_block(const float* x, const float* qw, BlockIq3s& y) {
   for (int ib = 0; ib < 8; ib += 2)
     y.scales[ib / 2] = static_cast<uint8_t>(scale_code(scales[ib], id, 15) |
                                             (scale_code(scales[ib + 1], id, 15) << 4));
-}
-
-void quantize_reference(const float* src, void* dst, int64_t n, const float* imatrix) {
-  auto* y = static_cast<BlockIq3s*>(dst);
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
 int index_of(const BlockIq3s& x, int group) {
@@ -106,12 +102,15 @@ void encode(const GridBlock& b, BlockIq3s& x) {
   for (int g = 0; g < 32; ++g) x.signs[g] = b.signs[static_cast<size_t>(g)];
 }
 
-// ggml's result, then our refinement (iq2_refine.h).
-void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
-  quantize_reference(src, dst, n, imatrix);
-  const GridFormat format{Codebook::kIq3s, iq3::kIq3sMagnitudes, 32, false, 0.5f, 2.0f};
-  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq3s*>(dst), decode, encode);
-}
+struct Iq3s {
+  using Block = BlockIq3s;
+  static constexpr GridFormat kGrid{Codebook::kIq3s, iq3::kIq3sMagnitudes, 32, false, 0.5f, 2.0f};
+  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
+    kernels::quantize_block(x, qw, y, isa);
+  }
+  static GridBlock decode(const Block& x) { return kernels::decode(x); }
+  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
+};
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq3s*>(src);
@@ -158,10 +157,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq3_s_scalar() {
-  return {.quantize = quantize_best,
-          .quantize_reference = quantize_reference,
-          .dequantize = dequantize,
-          .dot = dot};
+  QuantKernels k = grid_quantizers<Iq3s, RowKernels::kScalar>();
+  k.dequantize = dequantize;
+  k.dot = dot;
+  return k;
 }
+
+QuantKernels iq3_s_lane_quantizers() { return grid_quantizers<Iq3s, RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

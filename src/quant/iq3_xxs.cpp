@@ -7,6 +7,7 @@
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
 #include "quant/iq2_refine.h"
+#include "quant/iq2_rows.h"
 #include "quant/iq2_search.h"
 #include "quant/iq3_grids.h"
 #include "quant/kernels.h"
@@ -20,7 +21,8 @@ using iq3::iq3xxs_grid;
 constexpr int kIndexBytes = kBlock / 4;  // grid indices come first in qs, then the words
 
 // Sub-block of 32: returns its scale, writes its 8 grid indices and its word's sign bits.
-float quantize_sub_block(const float* xb, const float* weight, uint8_t* index, uint32_t* word) {
+float quantize_sub_block(const float* xb, const float* weight, uint8_t* index, uint32_t* word,
+                         ScanIsa isa) {
   float waux[32], xval[32];
   uint8_t signs[4];
   int8_t L[32];
@@ -30,7 +32,7 @@ float quantize_sub_block(const float* xb, const float* weight, uint8_t* index, u
   if (max < 1e-8f) return 0;  // ggml's GROUP_MAX_EPS_IQ3_XXS: indices and signs stay zero
   const Lattice& grid = lattice(Codebook::kIq3xxs);
   const ScaleSearch search{32, max, 15, Refit::kOffGridGroups, max / 15, 15.f, 0.2f};
-  float scale = search_scale(grid, search, xval, weight, waux, L);
+  float scale = search_scale(grid, search, xval, weight, waux, L, isa);
   if (scale < 0) {  // ggml: "should never happen"; flip so the stored scale is positive
     scale = -scale;
     for (uint8_t& s : signs) s = static_cast<uint8_t>(~s & 127);
@@ -42,7 +44,7 @@ float quantize_sub_block(const float* xb, const float* weight, uint8_t* index, u
 }
 
 // ggml's quantize_row_iq3_xxs_impl for one block; without an imatrix each value weighs x^2.
-void quantize_block(const float* x, const float* qw, BlockIq3xxs& y) {
+void quantize_block(const float* x, const float* qw, BlockIq3xxs& y, ScanIsa isa) {
   uint8_t index[kIndexBytes] = {};
   uint32_t words[8] = {};
   float scales[8];
@@ -55,7 +57,7 @@ void quantize_block(const float* x, const float* qw, BlockIq3xxs& y) {
       imatrix_weights(xb, qw + 32 * ib, sigma2, 32, weight);
     else
       for (int i = 0; i < 32; ++i) weight[i] = xb[i] * xb[i];
-    scales[ib] = quantize_sub_block(xb, weight, index + 8 * ib, words + ib);
+    scales[ib] = quantize_sub_block(xb, weight, index + 8 * ib, words + ib, isa);
     max_scale = max_scale > scales[ib] ? max_scale : scales[ib];
   }
   std::memset(&y, 0, sizeof y);
@@ -67,12 +69,6 @@ void quantize_block(const float* x, const float* qw, BlockIq3xxs& y) {
     words[ib] |= static_cast<uint32_t>(scale_code(scales[ib], id, 15)) << 28;
   std::memcpy(y.qs, index, sizeof index);
   for (int ib = 0; ib < 8; ++ib) layout::store_u32_le(y.qs + kIndexBytes + 4 * ib, words[ib]);
-}
-
-void quantize_reference(const float* src, void* dst, int64_t n, const float* imatrix) {
-  auto* y = static_cast<BlockIq3xxs*>(dst);
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b]);
 }
 
 uint32_t word_of(const BlockIq3xxs& x, int ib) {
@@ -104,12 +100,16 @@ void encode(const GridBlock& b, BlockIq3xxs& x) {
   }
 }
 
-// ggml's result, then our refinement (iq2_refine.h).
-void quantize_best(const float* src, void* dst, int64_t n, const float* imatrix) {
-  quantize_reference(src, dst, n, imatrix);
-  const GridFormat format{Codebook::kIq3xxs, iq3::kIq3xxsMagnitudes, 32, true, 0.5f, 0.5f};
-  refine_grid_row(format, src, imatrix, n, static_cast<BlockIq3xxs*>(dst), decode, encode);
-}
+struct Iq3xxs {
+  using Block = BlockIq3xxs;
+  static constexpr GridFormat kGrid{
+      Codebook::kIq3xxs, iq3::kIq3xxsMagnitudes, 32, true, 0.5f, 0.5f};
+  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
+    kernels::quantize_block(x, qw, y, isa);
+  }
+  static GridBlock decode(const Block& x) { return kernels::decode(x); }
+  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
+};
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq3xxs*>(src);
@@ -157,10 +157,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq3_xxs_scalar() {
-  return {.quantize = quantize_best,
-          .quantize_reference = quantize_reference,
-          .dequantize = dequantize,
-          .dot = dot};
+  QuantKernels k = grid_quantizers<Iq3xxs, RowKernels::kScalar>();
+  k.dequantize = dequantize;
+  k.dot = dot;
+  return k;
 }
+
+QuantKernels iq3_xxs_lane_quantizers() { return grid_quantizers<Iq3xxs, RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

@@ -3,6 +3,7 @@
 #include "quant/iq2_avx2.h"
 #include "quant/iq2_blocks.h"
 #include "quant/iq2_grids.h"
+#include "quant/iq2_rows.h"
 #include "quant/iq3_grids.h"
 #include "quant/kernels.h"
 
@@ -46,6 +47,10 @@ float dot(const void* weights, const void* activations, int64_t n) {
 
 }  // namespace
 
-QuantKernels iq3_xxs_avx2() { return {.dot = dot}; }
+QuantKernels iq3_xxs_avx2() {
+  QuantKernels k = iq3_xxs_lane_quantizers();
+  k.dot = dot;
+  return k;
+}
 
 }  // namespace qmix::kernels

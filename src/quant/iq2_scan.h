@@ -1,0 +1,68 @@
+// Scans over grid points for the IQ2/IQ3 searches, in lanes where the CPU has them.
+//
+// A group of values (8 for IQ2, 4 for IQ3) placed on a grid point costs the sum of one table
+// entry per element, picked by that element's level: cost[element][level]. Both of our grid
+// searches have this shape once the per-element terms are tabulated:
+//   - ggml's neighbour search (iq2_search.cpp): term = waux * (scale * q - x)², summed over the
+//     few candidates of an off-grid code; with the terms tabulated exactly as ggml's loop
+//     computes them and summed in its order, the chosen candidate is ggml's, bit for bit;
+//   - our refinement (iq2_refine.cpp): every grid point, with the cheapest sign flip.
+// Candidates are given by their codes (levels packed as in Lattice::code_of), so the lanes
+// read them from one contiguous array. Every ISA returns the same positions: each candidate's
+// sum is formed in the same order, and ties go to the first candidate as in a scalar loop.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "quant/iq2_lattice.h"
+
+namespace qmix::iq2 {
+
+enum class ScanIsa { kScalar, kAvx2, kAvx512 };
+// The widest SIMD kernels the CPU runs (AVX-512, else AVX2); kScalar without AVX2 or with
+// QMIX_FORCE_SCALAR set.
+ScanIsa simd_scan_isa();
+
+// Per-element tables, [element][i] = the value at level i & (2^level_bits - 1): widened to 16
+// entries so that a lane indexes them with the low bits of a shifted code, without masking.
+struct LevelTables {
+  explicit LevelTables(LatticeShape s) : shape(s) {}
+  LatticeShape shape;
+  alignas(64) float cost[8][16] = {};
+  alignas(64) float flip[8][16] = {};  // extra cost of a wrong sign, with kCheapestFlip
+
+  // Sets element j's value at every level (levels 0..count-1 given) in `table`.
+  void set(float (&table)[8][16], int j, const float* values, int count) {
+    const int mask = (1 << shape.level_bits) - 1;
+    for (int i = 0; i < 16; ++i) table[j][i] = (i & mask) < count ? values[i & mask] : 0.f;
+  }
+};
+
+enum class FlipSearch {
+  kNone,          // only the plain sums
+  kCheapestFlip,  // also each candidate's sum plus its cheapest flip: min over elements
+};
+
+struct ScanBest {
+  int natural = 0;  // position of the first smallest sum (0 if none is below FLT_MAX)
+  float natural_cost = 0;
+  int flipped = 0;  // position of the first smallest sum + cheapest flip (with kCheapestFlip)
+  float flipped_cost = 0;
+};
+
+ScanBest scan_codes(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips,
+                    ScanIsa isa);
+
+// The kernels behind scan_codes (iq2_scan_avx2.cpp, iq2_scan_avx512.cpp), compiled with their
+// ISA's flags; call only where the CPU has it.
+ScanBest scan_codes_avx2(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips);
+ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips);
+
+// Level of element j in a code.
+inline int level_of(LatticeShape shape, uint16_t code, int j) {
+  return (code >> (shape.level_bits * j)) & ((1 << shape.level_bits) - 1);
+}
+
+}  // namespace qmix::iq2
