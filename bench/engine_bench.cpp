@@ -1,5 +1,6 @@
-// Engine matmul throughput: the f32 GEMM kernel alone, and a whole matmul over bf16 weights on
-// both paths (dequantized panels + GEMM vs per-row dot kernels), at shapes of the anchor model.
+// Engine matmul throughput: the f32 and bf16 GEMM kernels alone, and a whole matmul over bf16
+// weights on each path (dequantized panels + f32 GEMM, bf16 panels + bf16 GEMM, per-row dot
+// kernels), at shapes of the anchor model.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -32,6 +33,26 @@ BENCHMARK_CAPTURE(BM_GemmF32, scalar, gemm_f32_scalar)->Args({64, 1024});
 BENCHMARK_CAPTURE(BM_GemmF32, avx2, gemm_f32_avx2)->Args({64, 1024})->Args({512, 3072});
 BENCHMARK_CAPTURE(BM_GemmF32, avx512, gemm_f32_avx512)->Args({64, 1024})->Args({512, 3072});
 
+// The same panel on the bf16 kernel (operands already bf16, as the bf16 path runs it).
+void BM_GemmBf16(benchmark::State& state) {
+  const GemmBf16Fn fn = gemm_bf16();
+  if (fn == nullptr) return state.SkipWithError("CPU without AVX-512 BF16");
+  const int64_t tokens = state.range(0), rows = 48, k = state.range(1);
+  std::vector<bf16_t> x(static_cast<size_t>(rows * k), 0x3e80),
+      z(static_cast<size_t>(packed_z_bf16_size(k, tokens)), 0x3f00);
+  std::vector<float> c(static_cast<size_t>(tokens * rows));
+  GemmBf16Args g{x.data(), k,      z.data(), k * kGemmPanelCols,    c.data(), rows,
+                 rows,     tokens, k,        GemmStore::kTransposed};
+  for (auto _ : state) {
+    fn(g);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(tokens * rows * k),
+                                                benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_GemmBf16)->Args({64, 1024})->Args({512, 3072});
+
 void BM_MatmulBf16(benchmark::State& state, MatmulMode mode) {
   const int64_t tokens = state.range(0), rows = state.range(2), cols = state.range(3);
   std::vector<uint16_t> w(static_cast<size_t>(rows * cols));
@@ -61,6 +82,11 @@ void BM_MatmulBf16(benchmark::State& state, MatmulMode mode) {
 }
 // Arguments: tokens, threads, rows, cols (ffn_up and ffn_down of the anchor shape).
 BENCHMARK_CAPTURE(BM_MatmulBf16, panels_gemm, MatmulMode::kExactF32)
+    ->Args({512, 1, 3072, 1024})
+    ->Args({512, 1, 1024, 3072})
+    ->Args({512, 2, 3072, 1024})
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatmulBf16, panels_bf16_gemm, MatmulMode::kBf16)
     ->Args({512, 1, 3072, 1024})
     ->Args({512, 1, 1024, 3072})
     ->Args({512, 2, 3072, 1024})

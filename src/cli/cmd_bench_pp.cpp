@@ -1,8 +1,8 @@
 // `qmix bench pp MODEL [MODEL…]`: prompt-processing speed of the engine in this process, for
-// each thread count, on the default path (dequantized panels + f32 GEMM) and on the ggml-like
-// path (activations quantized to the dot partner, per-row dot kernels) as the in-run baseline.
-// Several models are measured interleaved run by run, with each one's time (wall and process
-// CPU) over the first model's in the same round: e.g. a hybrid against a dense model.
+// each thread count and matmul path (--matmul: the f32 GEMM over dequantized panels, the bf16
+// GEMM, the ggml-like per-row dots), every (path, model) interleaved run by run, with each
+// run's time (wall and process CPU) over the first path's and the first model's in the same
+// round: e.g. bf16 against f32, or a hybrid against a dense model.
 // With --device cuda: the CUDA backend instead, with the fraction of the GPU's measured bf16
 // GEMM rate and copy bandwidth that each model's prompt pass reaches.
 #include <sys/resource.h>
@@ -32,6 +32,8 @@ struct PpArgs {
   int64_t ctx = 512;
   std::vector<int> threads{1, 2};
   int reps = 3;
+  // Matmul paths (--matmul names), interleaved; ratios are to the first.
+  std::vector<std::string> paths{"f32", "bf16", "ggml-dots"};
   bool skip_dots = false, json = false;
 };
 
@@ -44,6 +46,9 @@ struct PpRow {
   // Per repetition, this model's time over the first model's (same threads, path and round);
   // empty for the first model.
   Spread time_over_first, cpu_over_first;
+  // The same against the first path (same model and round); set where has_path_ratio.
+  Spread time_over_first_path, cpu_over_first_path;
+  bool has_path_ratio = false;
 };
 
 double process_cpu_seconds() {
@@ -71,42 +76,55 @@ std::vector<int32_t> prompt(int64_t ctx, int64_t n_vocab) {
   return tokens;
 }
 
-// Every model at one thread count and path, interleaved run by run (after one warm-up run
-// each, which also pages the weights in), so that changing machine load hits all alike.
+// One engine per (path, model) at one thread count, interleaved run by run (after one warm-up
+// run each, which also pages the weights in), so that changing machine load hits all alike.
+// Ratios pair runs of the same round: each model over the first model on the same path, and
+// each path over the first path on the same model.
 Expected<std::vector<PpRow>> measure(const std::vector<GgufModel>& models, const PpArgs& a,
-                                     int threads, MatmulMode mode) {
+                                     int threads, const std::vector<MatmulMode>& modes) {
+  const size_t n_models = models.size(), n_runs = n_models * modes.size();
   std::vector<std::unique_ptr<Engine>> engines;
   std::vector<std::vector<int32_t>> prompts;
-  for (const GgufModel& m : models) {
-    EngineOptions options{.threads = threads, .mode = mode};
-    QMIX_TRY_ASSIGN(options.backend, backend_for_device(a.device));
-    QMIX_TRY_ASSIGN(auto engine, Engine::create(m, options));
-    prompts.push_back(prompt(a.ctx, engine->n_vocab()));
-    QMIX_TRY(time_eval(*engine, prompts.back()));
-    engines.push_back(std::move(engine));
-  }
-  std::vector<std::vector<double>> wall(models.size()), cpu(models.size()),
-      wall_ratio(models.size()), cpu_ratio(models.size());
+  for (MatmulMode mode : modes)
+    for (const GgufModel& m : models) {
+      EngineOptions options{.threads = threads, .mode = mode};
+      QMIX_TRY_ASSIGN(options.backend, backend_for_device(a.device));
+      QMIX_TRY_ASSIGN(auto engine, Engine::create(m, options));
+      prompts.push_back(prompt(a.ctx, engine->n_vocab()));
+      QMIX_TRY(time_eval(*engine, prompts.back()));
+      engines.push_back(std::move(engine));
+    }
+  std::vector<std::vector<double>> wall(n_runs), cpu(n_runs), wall_model(n_runs), cpu_model(n_runs),
+      wall_path(n_runs), cpu_path(n_runs);
   for (int r = 0; r < a.reps; ++r)
-    for (size_t m = 0; m < models.size(); ++m) {
-      QMIX_TRY_ASSIGN(const Timed t, time_eval(*engines[m], prompts[m]));
-      wall[m].push_back(t.wall);
-      cpu[m].push_back(t.cpu);
-      if (m == 0) continue;
-      wall_ratio[m].push_back(t.wall / wall[0].back());
-      cpu_ratio[m].push_back(t.cpu / cpu[0].back());
+    for (size_t i = 0; i < n_runs; ++i) {
+      QMIX_TRY_ASSIGN(const Timed t, time_eval(*engines[i], prompts[i]));
+      wall[i].push_back(t.wall);
+      cpu[i].push_back(t.cpu);
+      const size_t first_model = i - i % n_models, first_path = i % n_models;
+      if (i != first_model) {
+        wall_model[i].push_back(t.wall / wall[first_model].back());
+        cpu_model[i].push_back(t.cpu / cpu[first_model].back());
+      }
+      if (i != first_path) {
+        wall_path[i].push_back(t.wall / wall[first_path].back());
+        cpu_path[i].push_back(t.cpu / cpu[first_path].back());
+      }
     }
   std::vector<PpRow> rows;
-  for (size_t m = 0; m < models.size(); ++m) {
+  for (size_t i = 0; i < n_runs; ++i) {
     PpRow row;
-    row.model = m;
+    row.model = i % n_models;
     row.threads = threads;
-    row.path = a.device != "cpu" ? a.device : mode == MatmulMode::kExactF32 ? "gemm" : "ggml-dots";
-    row.seconds = spread(wall[m]);
-    row.cpu_seconds = spread(cpu[m]);
+    row.path = a.device != "cpu" ? a.device : std::string(matmul_mode_name(modes[i / n_models]));
+    row.seconds = spread(wall[i]);
+    row.cpu_seconds = spread(cpu[i]);
     row.tokens_per_second = static_cast<double>(a.ctx) / row.seconds.median;
-    row.time_over_first = spread(wall_ratio[m]);
-    row.cpu_over_first = spread(cpu_ratio[m]);
+    row.time_over_first = spread(wall_model[i]);
+    row.cpu_over_first = spread(cpu_model[i]);
+    row.time_over_first_path = spread(wall_path[i]);
+    row.cpu_over_first_path = spread(cpu_path[i]);
+    row.has_path_ratio = i >= n_models;
     rows.push_back(row);
   }
   return rows;
@@ -141,19 +159,24 @@ Expected<std::vector<PpRow>> measure_all(const PpArgs& a, std::optional<DeviceRe
     models.push_back(std::move(m));
   }
   if (a.device != "cpu") {  // one row per model: threads and the dot path are CPU matters
-    QMIX_TRY_ASSIGN(auto rows, measure(models, a, 1, MatmulMode::kExactF32));
+    QMIX_TRY_ASSIGN(auto rows, measure(models, a, 1, {MatmulMode::kExactF32}));
     QMIX_TRY_ASSIGN(const DeviceCeilings ceilings, measure_device_ceilings(a.device));
     device = DeviceReport{ceilings, {}};
     for (const GgufModel& m : models) device->work.push_back(pass_work(m, a.ctx));
     return rows;
   }
+  std::vector<MatmulMode> modes;
+  for (const std::string& name : a.paths) {
+    QMIX_TRY_ASSIGN(const MatmulMode mode, matmul_mode_by_name(name));
+    if (mode != MatmulMode::kQuantizedActivations || !a.skip_dots) modes.push_back(mode);
+  }
+  if (modes.empty())
+    return make_error(ErrorCode::kInvalidArgument, "bench pp: no matmul path left to measure");
   std::vector<PpRow> rows;
-  for (int t : a.threads)
-    for (MatmulMode mode : {MatmulMode::kExactF32, MatmulMode::kQuantizedActivations}) {
-      if (mode == MatmulMode::kQuantizedActivations && a.skip_dots) continue;
-      QMIX_TRY_ASSIGN(auto r, measure(models, a, t, mode));
-      rows.insert(rows.end(), r.begin(), r.end());
-    }
+  for (int t : a.threads) {
+    QMIX_TRY_ASSIGN(auto r, measure(models, a, t, modes));
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
   return rows;
 }
 
@@ -203,6 +226,10 @@ nlohmann::json rows_json(const PpArgs& a, const std::vector<PpRow>& rows,
       row["time_over_first"] = spread_json(r.time_over_first);
       row["cpu_over_first"] = spread_json(r.cpu_over_first);
     }
+    if (r.has_path_ratio) {
+      row["time_over_first_path"] = spread_json(r.time_over_first_path);
+      row["cpu_over_first_path"] = spread_json(r.cpu_over_first_path);
+    }
     if (device) row["device"] = device_json(*device, r);
     j["rows"].push_back(row);
   }
@@ -239,7 +266,9 @@ int run_pp(const PpArgs& a) {
                {"max", Align::kRight},
                {"CPU s", Align::kRight},
                {"time / first", Align::kRight},
-               {"CPU / first", Align::kRight}});
+               {"CPU / first", Align::kRight},
+               {"time / path 1", Align::kRight},
+               {"CPU / path 1", Align::kRight}});
   for (const PpRow& r : *rows) {
     const bool first = r.model == 0;
     t.add_row({fs::path(a.models[r.model]).filename().string(), std::to_string(r.threads), r.path,
@@ -247,7 +276,9 @@ int run_pp(const PpArgs& a) {
                fmt::format("{:.3f}", r.seconds.min), fmt::format("{:.3f}", r.seconds.max),
                fmt::format("{:.3f}", r.cpu_seconds.median),
                first ? "-" : fmt::format("{:.3f}", r.time_over_first.median),
-               first ? "-" : fmt::format("{:.3f}", r.cpu_over_first.median)});
+               first ? "-" : fmt::format("{:.3f}", r.cpu_over_first.median),
+               r.has_path_ratio ? fmt::format("{:.3f}", r.time_over_first_path.median) : "-",
+               r.has_path_ratio ? fmt::format("{:.3f}", r.cpu_over_first_path.median) : "-"});
   }
   std::printf("%lld-token prompt, %d timed runs each, models interleaved\n%speak RSS %s\n",
               static_cast<long long>(a.ctx), a.reps, t.render().c_str(),
@@ -268,7 +299,10 @@ void register_bench_pp(CLI::App& bench, CommandTable& table) {
   sub->add_option("-t,--threads", a->threads, "thread counts to measure")->capture_default_str();
   sub->add_option("--reps", a->reps, "timed runs per row")->capture_default_str();
   sub->add_option("--device", a->device, std::string(kDeviceHelp))->capture_default_str();
-  sub->add_flag("--skip-dots", a->skip_dots, "do not measure the ggml-like dot path");
+  sub->add_option("--matmul", a->paths,
+                  "matmul paths to measure (auto, f32, bf16, ggml-dots); ratios are to the first")
+      ->capture_default_str();
+  sub->add_flag("--skip-dots", a->skip_dots, "do not measure the ggml-like dot path (ggml-dots)");
   sub->add_flag("--json", a->json, "JSON output");
   table.add(sub, [a] { return run_pp(*a); });
 }

@@ -18,7 +18,7 @@ void register_compare(CLI::App& app, CommandTable& table);
 namespace {
 
 struct PerplexityArgs {
-  std::string model, text, bos = "auto", save_logits, kld, device = "cpu";
+  std::string model, text, bos = "auto", save_logits, kld, device = "cpu", matmul = "auto";
   int64_t ctx = 512, chunks = -1;
   int threads = 0, top_k = 64;
   bool json = false, ggml_dots = false;
@@ -28,7 +28,9 @@ struct PerplexityArgs {
 int run_perplexity(const PerplexityArgs& a) {
   EngineOptions eo;
   eo.threads = a.threads;
-  eo.mode = a.ggml_dots ? MatmulMode::kQuantizedActivations : MatmulMode::kExactF32;
+  auto mode = matmul_mode_by_name(a.ggml_dots ? "ggml-dots" : a.matmul);
+  if (!mode.ok()) return report_error(mode.error());
+  eo.mode = *mode;
   auto backend = backend_for_device(a.device);
   if (!backend.ok()) return report_error(backend.error());
   eo.backend = std::move(backend).value();
@@ -81,8 +83,13 @@ void register_perplexity(CLI::App& app, CommandTable& table) {
   sub->add_option("--kld", a->kld, "KL-divergence against a --save-logits file");
   sub->add_option("--top-k", a->top_k, "distribution entries kept per token in --save-logits")
       ->capture_default_str();
+  sub->add_option("--matmul", a->matmul,
+                  "matmul path: auto (bf16 GEMM for quantized weights where the CPU has "
+                  "AVX-512 BF16, f32 for float weights), f32, bf16, ggml-dots")
+      ->capture_default_str();
   sub->add_flag("--ggml-dots", a->ggml_dots,
-                "quantize activations and use per-row dot kernels as ggml does (slower)");
+                "quantize activations and use per-row dot kernels as ggml does (slower); "
+                "same as --matmul ggml-dots");
   sub->add_flag("--json", a->json, "JSON output");
   table.add(sub, [a] { return run_perplexity(*a); });
 }

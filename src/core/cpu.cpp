@@ -38,7 +38,11 @@ CpuFeatures detect() {
     if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
       f.avx2 = (ebx & bit_AVX2) != 0;
       f.avx512f = (ebx & bit_AVX512F) != 0 && os_saves_avx512_state();
+      f.avx512bw = (ebx & bit_AVX512BW) != 0;
+      f.avx512vl = (ebx & bit_AVX512VL) != 0;
     }
+    if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+      f.avx512_bf16 = (eax & bit_AVX512BF16) != 0;
   }
 #endif
   if (env_set("QMIX_NO_AVX512")) f.avx512f = false;

@@ -21,7 +21,7 @@ namespace qmix {
 
 struct EngineOptions {
   int threads = 0;  // 0 = all cores
-  MatmulMode mode = MatmulMode::kExactF32;
+  MatmulMode mode = MatmulMode::kAuto;
   MatmulObserver* observer = nullptr;
   // Set: a device backend (e.g. CUDA) runs eval(); empty: the CPU forward pass below.
   BackendFactory backend{};

@@ -4,6 +4,8 @@
 // Micro-tile: kRows rows of X × 2 vectors of Z columns. Per step of k it loads two vectors of
 // Z and broadcasts kRows values of X, each feeding 2 FMAs, so the loop runs at the FMA ports'
 // rate: AVX-512 keeps 12 × 2 accumulators in its 32 registers, AVX2 6 × 2 in its 16.
+// The bf16 kernel is the same loop over pairs of k (kDepthStep = 2): a "broadcast" is one
+// pair of X, a Z vector holds kLanes pairs, and the multiply-add is the pair dot.
 #pragma once
 
 #include <algorithm>
@@ -13,18 +15,23 @@
 
 namespace qmix::gemm_kernel {
 
-// V provides: Reg, Mask, kLanes, kRows, zero(), broadcast(float), fma(a, b, c),
-// mask(count), load(ptr, mask), store(ptr, Reg, mask).
+// V provides: Elem, Reg (f32 accumulators), ZReg, Mask, kLanes, kRows, kDepthStep, zero(),
+// broadcast(const Elem*) (kDepthStep values of X), fma(x, z, acc), mask(count),
+// load_z(const Elem*, mask), load(const float*, mask), store(float*, Reg, mask).
 template <class V>
 struct Tiles {
+  using Elem = typename V::Elem;
   using Reg = typename V::Reg;
+  using ZReg = typename V::ZReg;
   using Mask = typename V::Mask;
+  using Args = BasicGemmArgs<Elem>;
   static constexpr int kCols = 2 * V::kLanes;
+  static constexpr int64_t kStep = V::kDepthStep;
   static_assert(kGemmPanelCols % kCols == 0, "a tile must not straddle two panels of Z");
 
   // Rows [i0, i0 + R) × columns [j0, j0 + kCols) (the last columns masked), depth [0, depth).
   template <int R>
-  static void tile(const GemmArgs& g, int64_t i0, int64_t j0, int64_t depth, Mask m0, Mask m1) {
+  static void tile(const Args& g, int64_t i0, int64_t j0, int64_t depth, Mask m0, Mask m1) {
     // Fully unrolled loops over r, so that the compiler keeps acc in registers.
     Reg acc[R][2];
     if (g.init == GemmInit::kAccumulate) {
@@ -38,14 +45,14 @@ struct Tiles {
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V::zero();
     }
-    const float* x = g.x + i0 * g.ldx;
+    const Elem* x = g.x + i0 * g.ldx;
     const int64_t ldx = g.ldx;
-    const float* z = g.z + j0 / kGemmPanelCols * g.ldz + j0 % kGemmPanelCols;
-    for (int64_t k = 0; k < depth; ++k, ++x, z += kGemmPanelCols) {
-      const Reg z0 = V::load(z, m0), z1 = V::load(z + V::kLanes, m1);
+    const Elem* z = g.z + j0 / kGemmPanelCols * g.ldz + j0 % kGemmPanelCols * kStep;
+    for (int64_t k = 0; k < depth; k += kStep, x += kStep, z += kGemmPanelCols * kStep) {
+      const ZReg z0 = V::load_z(z, m0), z1 = V::load_z(z + V::kLanes * kStep, m1);
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const Reg xv = V::broadcast(x[r * ldx]);
+        const ZReg xv = V::broadcast(x + r * ldx);
         acc[r][0] = V::fma(xv, z0, acc[r][0]);
         acc[r][1] = V::fma(xv, z1, acc[r][1]);
       }
@@ -75,7 +82,7 @@ struct Tiles {
 
   // Row tiles of kRows with one tail tile of 1..kRows-1 rows, chosen at run time.
   template <int R>
-  static void tail(const GemmArgs& g, int64_t rows, int64_t i0, int64_t j0, int64_t depth, Mask m0,
+  static void tail(const Args& g, int64_t rows, int64_t i0, int64_t j0, int64_t depth, Mask m0,
                    Mask m1) {
     if constexpr (R > 0) {
       if (rows == R) return tile<R>(g, i0, j0, depth, m0, m1);
@@ -83,11 +90,11 @@ struct Tiles {
     }
   }
 
-  static int64_t depth_of(const GemmArgs& g, int64_t last_row) {
+  static int64_t depth_of(const Args& g, int64_t last_row) {
     return g.triangle == GemmTriangle::kDepthUpToRow ? std::min(g.k, last_row + 1) : g.k;
   }
 
-  static void run(const GemmArgs& g) {
+  static void run(const Args& g) {
     for (int64_t j0 = 0; j0 < g.n; j0 += kCols) {
       const int64_t cols = std::min<int64_t>(kCols, g.n - j0);
       const Mask m0 = V::mask(std::min<int64_t>(cols, V::kLanes));

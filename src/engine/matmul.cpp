@@ -28,6 +28,22 @@ constexpr int64_t kDepthBlock = 256;
 // Padding of a panel row: a row stride that is a multiple of 4 KiB would put the rows the
 // kernel reads together into one cache set.
 constexpr int64_t kPanelPad = 16;
+// The bf16 path decodes a panel over its whole depth and runs one GEMM that stores straight
+// into y: the panel is read again for every 32-token column tile, so it must stay in L2
+// (with the 32 tokens' strip of activations), which bounds its rows.
+constexpr int64_t kBf16PanelBytes = 384 * 1024;
+constexpr int64_t kBf16PanelPad = 32;
+
+struct ModeName {
+  MatmulMode mode;
+  std::string_view name;
+};
+constexpr ModeName kModeNames[] = {
+    {MatmulMode::kAuto, "auto"},
+    {MatmulMode::kExactF32, "f32"},
+    {MatmulMode::kBf16, "bf16"},
+    {MatmulMode::kQuantizedActivations, "ggml-dots"},
+};
 
 template <class Fn>
 void run_parallel(const MatmulContext& ctx, int64_t n, int64_t grain, Fn&& fn) {
@@ -37,7 +53,8 @@ void run_parallel(const MatmulContext& ctx, int64_t n, int64_t grain, Fn&& fn) {
     fn(0, n, 0);
 }
 
-void grow(std::vector<float>& v, int64_t n) {
+template <class T>
+void grow(std::vector<T>& v, int64_t n) {
   if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
 }
 
@@ -105,6 +122,67 @@ void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, 
                });
 }
 
+// Rows of a task's panel: the most that keep it within kBf16PanelBytes, fewer where that
+// leaves a thread less than kTasksPerThread tasks; a multiple of the row tile.
+int64_t bf16_panel_rows(int64_t rows, int64_t ldx, int n_threads) {
+  const int64_t fit =
+      std::max<int64_t>(kRowTile, kBf16PanelBytes / (ldx * static_cast<int64_t>(sizeof(bf16_t))) /
+                                      kRowTile * kRowTile);
+  const int64_t tasks = std::max((rows + fit - 1) / fit, kTasksPerThread * n_threads);
+  return ((rows + tasks - 1) / tasks + kRowTile - 1) / kRowTile * kRowTile;
+}
+
+// Weight rows [r0, r0 + nr) in bf16 with row stride ldx (the partner of an odd last column 0).
+void decode_panel_bf16(const WeightRef& w, int64_t expert, int64_t r0, int64_t nr, int64_t ldx,
+                       MatmulWorkspace::PerThread& buf) {
+  grow(buf.weights, w.cols);
+  grow(buf.weights_bf16, nr * ldx);
+  for (int64_t r = 0; r < nr; ++r) {
+    bf16_t* row = buf.weights_bf16.data() + r * ldx;
+    dequantize_row(w, expert, r0 + r, buf.weights.data());
+    round_row_bf16(buf.weights.data(), w.cols, row);
+    if (w.cols % 2 != 0) row[w.cols] = 0;
+  }
+}
+
+// y = x · Wᵀ with bf16 operands: the activations are rounded and packed once, then each
+// panel of weight rows is decoded and multiplied over the whole depth, stored transposed
+// straight into y.
+void matmul_bf16(const MatmulContext& ctx, const WeightRef& w, int64_t expert, const float* x,
+                 int64_t n_tokens, float* y, GemmBf16Fn gemm) {
+  MatmulWorkspace local;
+  MatmulWorkspace& ws = ctx.workspace ? *ctx.workspace : local;
+  const int n_threads = ctx.pool ? ctx.pool->size() : 1;
+  grow(ws.activations_bf16, packed_z_bf16_size(w.cols, n_tokens));
+  bf16_t* xt = ws.activations_bf16.data();
+  run_parallel(ctx, gemm_panel_count(n_tokens), 1, [&](int64_t begin, int64_t end, int) {
+    pack_z_bf16_transposed(x, w.cols, w.cols, n_tokens, xt, begin, end);
+  });
+  ws.threads.resize(static_cast<size_t>(std::max(n_threads, 1)));
+  const int64_t depth = bf16_depth(w.cols), ldx = depth + kBf16PanelPad;
+  const int64_t panel_rows = bf16_panel_rows(w.rows, ldx, n_threads);
+  run_parallel(ctx, (w.rows + panel_rows - 1) / panel_rows, 1,
+               [&](int64_t begin, int64_t end, int thread) {
+                 MatmulWorkspace::PerThread& buf = ws.threads[static_cast<size_t>(thread)];
+                 for (int64_t p = begin; p < end; ++p) {
+                   const int64_t r0 = p * panel_rows, nr = std::min(panel_rows, w.rows - r0);
+                   decode_panel_bf16(w, expert, r0, nr, ldx, buf);
+                   GemmBf16Args g;
+                   g.x = buf.weights_bf16.data();
+                   g.ldx = ldx;
+                   g.z = xt;
+                   g.ldz = depth * kGemmPanelCols;
+                   g.c = y + r0;
+                   g.ldc = w.rows;
+                   g.m = nr;
+                   g.n = n_tokens;
+                   g.k = depth;
+                   g.store = GemmStore::kTransposed;
+                   gemm(g);
+                 }
+               });
+}
+
 // Converts activation rows to the partner format of the weights.
 std::vector<std::byte> quantize_activations(const MatmulContext& ctx, const QuantType& partner,
                                             const float* x, int64_t n_tokens, int64_t cols,
@@ -154,14 +232,33 @@ void matmul_quantized(const MatmulContext& ctx, const WeightRef& w, int64_t expe
 
 }  // namespace
 
+std::string_view matmul_mode_name(MatmulMode mode) {
+  for (const ModeName& m : kModeNames)
+    if (m.mode == mode) return m.name;
+  return "?";
+}
+
+Expected<MatmulMode> matmul_mode_by_name(std::string_view name) {
+  for (const ModeName& m : kModeNames)
+    if (m.name == name) return m.mode;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown matmul path '{}' (expected auto, f32, bf16 or ggml-dots)", name);
+}
+
 void matmul(const MatmulContext& ctx, const WeightRef& w, int64_t expert, const float* x,
             int64_t n_tokens, float* y) {
+  MatmulMode mode = ctx.mode;
+  if (mode == MatmulMode::kAuto)
+    mode = w.type->is_float() ? MatmulMode::kExactF32 : MatmulMode::kBf16;
+  const GemmBf16Fn bf16 = gemm_bf16();
+  if (mode == MatmulMode::kBf16 && bf16 != nullptr)
+    return matmul_bf16(ctx, w, expert, x, n_tokens, y, bf16);
   const bool can_dot = active_kernels(*w.type).dot != nullptr &&
                        active_kernels(quant_type(w.type->dot_partner)).quantize != nullptr;
-  if (ctx.mode == MatmulMode::kExactF32 || !can_dot)
-    matmul_exact(ctx, w, expert, x, n_tokens, y);
-  else
+  if (mode == MatmulMode::kQuantizedActivations && can_dot)
     matmul_quantized(ctx, w, expert, x, n_tokens, y);
+  else
+    matmul_exact(ctx, w, expert, x, n_tokens, y);
 }
 
 }  // namespace qmix

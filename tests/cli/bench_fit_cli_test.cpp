@@ -76,13 +76,22 @@ TEST(BenchCli, ImatrixOverheadAndInterleavedPromptProcessing) {
     EXPECT_GT(j["jobs"][job]["tokens_per_second"].get<double>(), 0.0) << job;
   EXPECT_GT(j["collect_over_eval"]["cpu"]["median"].get<double>(), 0.0);
 
-  r = test::run_command(fmt::format("{} bench pp {} {} -c 16 -t 1 --reps 1 --skip-dots --json",
-                                    qmix_cmd(), model, model));
+  // Two models × two matmul paths, interleaved: rows per path, models within; each row has its
+  // ratio to the first model (same path) and to the first path (same model).
+  r = test::run_command(
+      fmt::format("{} bench pp {} {} -c 16 -t 1 --reps 1 --matmul f32 bf16 ggml-dots --skip-dots "
+                  "--json",
+                  qmix_cmd(), model, model));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   j = json::parse(r.out);
-  ASSERT_EQ(j["rows"].size(), 2u);
+  ASSERT_EQ(j["rows"].size(), 4u);
+  EXPECT_EQ(j["rows"][0]["path"], "f32");
+  EXPECT_EQ(j["rows"][3]["path"], "bf16");
   EXPECT_FALSE(j["rows"][0].contains("time_over_first"));
+  EXPECT_FALSE(j["rows"][1].contains("time_over_first_path"));
   EXPECT_GT(j["rows"][1]["time_over_first"]["median"].get<double>(), 0.0);
+  EXPECT_GT(j["rows"][2]["time_over_first_path"]["median"].get<double>(), 0.0);
+  EXPECT_GT(j["rows"][3]["cpu_over_first_path"]["median"].get<double>(), 0.0);
 
   r = test::run_command(
       fmt::format("{} bench imatrix {} -f {} -c 512 --chunks 4", qmix_cmd(), model, text));

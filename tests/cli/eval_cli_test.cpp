@@ -76,6 +76,7 @@ TEST_F(EvalCliShared, BadInputIsOneLineAndNoOutput) {
                                           fmt::format(" perplexity {} -f {} --kld {}", m, t, t),
                                           fmt::format(" perplexity {} -f {} --bos maybe", m, t),
                                           fmt::format(" perplexity {} -f {} --device tpu", m, t),
+                                          fmt::format(" perplexity {} -f {} --matmul f8", m, t),
                                           fmt::format(" compare {} -f {}", m, t)};
   for (const std::string& args : cases) {
     const auto r = test::run_command(qmix() + args);

@@ -34,7 +34,8 @@ TEST_P(EngineSynth, RunsAndPathsAgree) {
   auto model = GgufModel::open(dir / "m.gguf");
   ASSERT_TRUE(model.ok());
   std::vector<std::vector<float>> results;
-  for (MatmulMode mode : {MatmulMode::kExactF32, MatmulMode::kQuantizedActivations}) {
+  for (MatmulMode mode :
+       {MatmulMode::kExactF32, MatmulMode::kQuantizedActivations, MatmulMode::kBf16}) {
     EngineOptions opt;
     opt.mode = mode;
     opt.threads = 2;
@@ -50,6 +51,17 @@ TEST_P(EngineSynth, RunsAndPathsAgree) {
   }
   // bf16 weights take f32 activations on both paths: same numbers up to summation order.
   for (size_t i = 0; i < results[0].size(); ++i) EXPECT_NEAR(results[0][i], results[1][i], 1e-3);
+  // The bf16 GEMM (f32 where the CPU lacks it): random weights amplify its 2⁻⁹ operand
+  // rounding (0.4–1.5 % rms of the logits here) and can flip MoE routing (5 %), so this is a
+  // check against gross errors only, rms |Δ| ≤ 10 % of the rms logit; its accuracy is tested
+  // on trained models (engine_reference_test.cpp).
+  double diff2 = 0, ref2 = 0;
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    const double d = results[2][i] - results[0][i];
+    diff2 += d * d;
+    ref2 += static_cast<double>(results[0][i]) * results[0][i];
+  }
+  EXPECT_LE(std::sqrt(diff2), 0.1 * std::sqrt(ref2));
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, EngineSynth,
