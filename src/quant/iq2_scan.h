@@ -60,6 +60,12 @@ ScanBest scan_codes(const LevelTables& t, std::span<const uint16_t> codes, FlipS
 ScanBest scan_codes_avx2(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips);
 ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips);
 
+// ggml's neighbour choice (iq2_search.cpp) in one AVX-512 call: the position in `codes` of the
+// first candidate with the smallest Σ waux (scale (2 level + 1) - xval)², each term computed as
+// ggml's loop computes it and summed in its order, so the position is ggml's.
+int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float* waux, float scale,
+                             std::span<const uint16_t> codes);
+
 // Level of element j in a code.
 inline int level_of(LatticeShape shape, uint16_t code, int j) {
   return (code >> (shape.level_bits * j)) & ((1 << shape.level_bits) - 1);

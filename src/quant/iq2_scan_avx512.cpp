@@ -18,6 +18,20 @@ __m512i shift_right(__m512i v, int bits) {
   return _mm512_maskz_srli_epi32(kAll, v, static_cast<unsigned>(bits));
 }
 
+// Every lane gets the smallest of the 16 (exact for floats without NaN and for integers).
+__m512 all_min(__m512 v) {
+  v = _mm512_maskz_min_ps(kAll, v, _mm512_maskz_shuffle_f32x4(kAll, v, v, 0x4e));
+  v = _mm512_maskz_min_ps(kAll, v, _mm512_maskz_shuffle_f32x4(kAll, v, v, 0xb1));
+  v = _mm512_maskz_min_ps(kAll, v, _mm512_maskz_permute_ps(kAll, v, 0x4e));
+  return _mm512_maskz_min_ps(kAll, v, _mm512_maskz_permute_ps(kAll, v, 0xb1));
+}
+__m512i all_min(__m512i v) {
+  v = _mm512_maskz_min_epi32(kAll, v, _mm512_maskz_shuffle_i32x4(kAll, v, v, 0x4e));
+  v = _mm512_maskz_min_epi32(kAll, v, _mm512_maskz_shuffle_i32x4(kAll, v, v, 0xb1));
+  v = _mm512_maskz_min_epi32(kAll, v, _mm512_maskz_shuffle_epi32(kAll, v, _MM_PERM_BADC));
+  return _mm512_maskz_min_epi32(kAll, v, _mm512_maskz_shuffle_epi32(kAll, v, _MM_PERM_CDAB));
+}
+
 struct Lane16 {
   __m512 value = _mm512_set1_ps(FLT_MAX);
   __m512i position = _mm512_set1_epi32(lanes::kNoPosition);
@@ -27,12 +41,18 @@ struct Lane16 {
     value = _mm512_mask_blend_ps(smaller, value, v);
     position = _mm512_mask_blend_epi32(smaller, position, at);
   }
+  // The first smallest value: the smallest value, ties to the smallest position.
   void reduce(int& out_position, float& out_value) const {
+    const __m512 smallest = all_min(value);
+    const __mmask16 at_min = _mm512_cmp_ps_mask(value, smallest, _CMP_EQ_OQ);
+    const __m512i first =
+        all_min(_mm512_mask_blend_epi32(at_min, _mm512_set1_epi32(lanes::kNoPosition), position));
+    alignas(64) int32_t at[16];
     alignas(64) float v[16];
-    alignas(64) int32_t p[16];
-    _mm512_store_ps(v, value);
-    _mm512_store_si512(p, position);
-    lanes::reduce(v, p, 16, out_position, out_value);
+    _mm512_store_si512(at, first);
+    _mm512_store_ps(v, smallest);
+    out_position = at[0] == lanes::kNoPosition ? 0 : at[0];
+    out_value = v[0];
   }
 };
 
@@ -75,7 +95,66 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
   return best;
 }
 
+// ggml's neighbour choice with its terms tabulated in two registers: entry stride*j + level of
+// the 32 is element j's term at that level (stride 4 for groups of 8, 8 for groups of 4).
+template <int kSize, int kBits>
+int nearest(const float* xval, const float* waux, float scale, std::span<const uint16_t> codes) {
+  constexpr int kStride = 32 / kSize;
+  constexpr int kMask = (1 << kBits) - 1;
+  const auto element_mask = static_cast<__mmask16>((1u << kSize) - 1);
+  const __m512 x = _mm512_maskz_loadu_ps(element_mask, xval);
+  const __m512 w = _mm512_maskz_loadu_ps(element_mask, waux);
+  __m512 table[2];
+  for (int half = 0; half < 2; ++half) {
+    alignas(64) int32_t element[16];
+    alignas(64) float q[16];
+    for (int i = 0; i < 16; ++i) {
+      element[i] = (16 * half + i) / kStride;
+      q[i] = static_cast<float>(2 * ((16 * half + i) % kStride) + 1);
+    }
+    const __m512i e = _mm512_load_si512(element);
+    const __m512 diff =
+        _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(scale), _mm512_load_ps(q)), permute(e, x));
+    table[half] = _mm512_mul_ps(_mm512_mul_ps(permute(e, w), diff), diff);
+  }
+  Lane16 best;
+  __m512i position = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const size_t n = codes.size();
+  for (size_t k = 0; k < n; k += 16) {
+    alignas(32) uint16_t tail[16] = {};
+    const uint16_t* src = codes.data() + k;
+    __mmask16 valid = 0xffff;
+    if (n - k < 16) {
+      std::memcpy(tail, src, (n - k) * sizeof(uint16_t));
+      src = tail;
+      valid = static_cast<__mmask16>((1u << (n - k)) - 1);
+    }
+    const __m512i code = _mm512_maskz_cvtepu16_epi32(
+        kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    __m512 d2 = _mm512_setzero_ps();
+    for (int j = 0; j < kSize; ++j) {
+      const __m512i level =
+          _mm512_and_si512(shift_right(code, kBits * j), _mm512_set1_epi32(kMask));
+      const __m512i entry = _mm512_or_si512(level, _mm512_set1_epi32(kStride * j));
+      const __m512 term = _mm512_permutex2var_ps(table[0], entry, table[1]);
+      d2 = j == 0 ? term : _mm512_add_ps(d2, term);
+    }
+    best.take_smaller(d2, position, valid);
+    position = _mm512_add_epi32(position, _mm512_set1_epi32(16));
+  }
+  int at = 0;
+  float value = 0;
+  best.reduce(at, value);
+  return at;
+}
+
 }  // namespace
+
+int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float* waux, float scale,
+                             std::span<const uint16_t> codes) {
+  return shape.group_size == 8 ? nearest<8, 2>(xval, waux, scale, codes)
+                               : nearest<4, 3>(xval, waux, scale, codes);
+}
 
 ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes,
                            FlipSearch flips) {

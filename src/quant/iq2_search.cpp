@@ -68,13 +68,19 @@ bool place_group(const Lattice& lattice, float id, float scale, const float* xva
   }
   const uint16_t code = lattice.code_of(L);
   if (lattice.index_of(code) >= 0) return true;
-  // The scalar path stays ggml's loop: it is what the reference's speed is measured by. Short
-  // lists take it too: tabulating the terms costs more than the few candidates.
+  // The scalar path stays ggml's loop: it is what the reference's speed is measured by. With
+  // AVX2 short lists take it too: tabulating the terms costs more than the few candidates.
   constexpr size_t kShortList = 16;
-  if (isa == ScanIsa::kScalar || lattice.neighbours(code).size() <= kShortList)
+  if (isa == ScanIsa::kAvx512) {
+    const int at =
+        nearest_candidate_avx512(lattice.shape(), xval, waux, scale, lattice.neighbour_codes(code));
+    const int best = lattice.neighbours(code)[static_cast<size_t>(at)];
+    std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(lattice.group_size()));
+  } else if (isa == ScanIsa::kScalar || lattice.neighbours(code).size() <= kShortList) {
     place_on_best_neighbour(lattice, code, xval, waux, scale, L);
-  else
+  } else {
     place_on_best_neighbour_lanes(lattice, code, xval, waux, scale, L, isa);
+  }
   return false;
 }
 
