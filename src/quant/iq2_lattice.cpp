@@ -57,6 +57,7 @@ Lattice::Lattice(std::vector<Levels> points, LatticeShape shape, int depth)
   }
   begin_[codes] = static_cast<uint32_t>(neighbours_.size());
   for (const uint16_t k : neighbours_) neighbour_codes_.push_back(point_codes_[k]);
+  neighbour_codes_.resize(neighbour_codes_.size() + kNeighbourCodePadding);
 }
 
 uint16_t Lattice::code_of(const int8_t* levels) const {

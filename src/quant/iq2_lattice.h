@@ -46,7 +46,9 @@ class Lattice {
     return std::span<const uint16_t>(neighbours_)
         .subspan(begin_[code], static_cast<size_t>(begin_[code + 1u] - begin_[code]));
   }
-  // The codes of neighbours(code), in the same order (for scans over contiguous codes).
+  // The codes of neighbours(code), in the same order (for scans over contiguous codes); the
+  // storage behind the span stays readable kNeighbourCodePadding entries past its end.
+  static constexpr size_t kNeighbourCodePadding = 16;
   std::span<const uint16_t> neighbour_codes(uint16_t code) const {
     return std::span<const uint16_t>(neighbour_codes_)
         .subspan(begin_[code], static_cast<size_t>(begin_[code + 1u] - begin_[code]));

@@ -1,15 +1,18 @@
 #include "quant/iq2_refine.h"
 
+#include <array>
 #include <bit>
 #include <cfloat>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace qmix::iq2 {
 namespace {
 
 constexpr int kValues = 256;
-constexpr int kRounds = 3;
+const int kRounds =
+    std::getenv("QMIX_IQ_ROUNDS") ? std::atoi(std::getenv("QMIX_IQ_ROUNDS")) : 3;  // SCRATCH
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double sub_scale(const GridFormat& f, const GridBlock& b, int sub) {
@@ -99,40 +102,51 @@ void best_sign_group(const GridFormat& f, const float* x, const float* w, double
   b.signs[static_cast<size_t>(g)] = signs;
 }
 
-// Σ w x q and Σ w q² of a sub-block's decoded values at unit scale (q = magnitude * sign).
+// A block's values at unit scale (magnitude * sign), as floats (exact: small integers).
+using UnitValues = std::array<float, kValues>;
+
+UnitValues unit_values(const GridFormat& f, const GridBlock& b) {
+  const Lattice& lattice = iq2::lattice(f.book);
+  const int size = lattice.group_size();
+  UnitValues u;
+  for (int k = 0; k < kValues / size; ++k) {
+    const Lattice::Levels& levels = lattice.levels(b.index[static_cast<size_t>(k)]);
+    for (int j = 0; j < size; ++j) {
+      const int i = size * k + j;
+      const auto q =
+          static_cast<float>(f.magnitudes[static_cast<size_t>(levels[static_cast<size_t>(j)])]);
+      u[static_cast<size_t>(i)] = b.signs[static_cast<size_t>(i / 8)] >> (i % 8) & 1 ? -q : q;
+    }
+  }
+  return u;
+}
+
+// Σ w x q and Σ w q² of each sub-block's unit values.
 struct Moments {
   double xq = 0, qq = 0;
 };
+using SubMoments = std::array<Moments, 16>;
 
-double unit_value(const GridFormat& f, const Lattice& lattice, const GridBlock& b, int i) {
-  const int size = lattice.group_size();
-  const int level =
-      lattice.levels(b.index[static_cast<size_t>(i / size)])[static_cast<size_t>(i % size)];
-  const double q = f.magnitudes[static_cast<size_t>(level)];
-  return b.signs[static_cast<size_t>(i / 8)] >> (i % 8) & 1 ? -q : q;
-}
-
-Moments sub_moments(const GridFormat& f, const float* x, const float* w, const GridBlock& b,
-                    int sub) {
-  const Lattice& lattice = iq2::lattice(f.book);
-  Moments m;
-  for (int i = sub * f.sub_size; i < (sub + 1) * f.sub_size; ++i) {
-    const double q = unit_value(f, lattice, b, i);
-    m.xq += w[i] * x[i] * q;
-    m.qq += w[i] * q * q;
-  }
+SubMoments sub_moments(const GridFormat& f, const float* x, const float* w, const UnitValues& u) {
+  SubMoments m{};
+  for (int sub = 0; sub < kValues / f.sub_size; ++sub)
+    for (int i = sub * f.sub_size; i < (sub + 1) * f.sub_size; ++i) {
+      const double q = u[static_cast<size_t>(i)];
+      m[static_cast<size_t>(sub)].xq += w[i] * x[i] * q;
+      m[static_cast<size_t>(sub)].qq += w[i] * q * q;
+    }
   return m;
 }
 
 // Step 2: the scale code minimizing Σ w (x - t q)² with t the code's sub-block multiplier.
-void best_scale_codes(const GridFormat& f, const float* x, const float* w, GridBlock& b) {
+void best_scale_codes(const GridFormat& f, const SubMoments& m, GridBlock& b) {
   const double d = fp16_to_fp32(b.d);
   for (int sub = 0; sub < kValues / f.sub_size; ++sub) {
-    const Moments m = sub_moments(f, x, w, b, sub);
+    const Moments& ms = m[static_cast<size_t>(sub)];
     double best = kInf;
     for (int l = 0; l < 16; ++l) {
       const double t = d * (f.scale_offset + l) * f.scale_factor;
-      const double e = t * t * m.qq - 2 * t * m.xq;
+      const double e = t * t * ms.qq - 2 * t * ms.xq;
       if (e < best) {
         best = e;
         b.scale[static_cast<size_t>(sub)] = l;
@@ -141,49 +155,56 @@ void best_scale_codes(const GridFormat& f, const float* x, const float* w, GridB
   }
 }
 
-// Step 3: least-squares super-scale, tried with its fp16 neighbours.
-void best_super_scale(const GridFormat& f, const float* x, const float* w, GridBlock& b) {
-  double num = 0, den = 0;
+// Step 3: least-squares super-scale, tried with its fp16 neighbours against the current one on
+// the block's error Σ w (x - d c q)² = Σ w x² - 2 d B + d² A (the exact error decides in
+// refine_grid_block).
+void best_super_scale(const GridFormat& f, const SubMoments& m, GridBlock& b) {
+  double B = 0, A = 0;
   for (int sub = 0; sub < kValues / f.sub_size; ++sub) {
-    const Moments m = sub_moments(f, x, w, b, sub);
+    const Moments& ms = m[static_cast<size_t>(sub)];
     const double c = (f.scale_offset + b.scale[static_cast<size_t>(sub)]) * f.scale_factor;
-    num += c * m.xq;
-    den += c * c * m.qq;
+    B += c * ms.xq;
+    A += c * c * ms.qq;
   }
-  if (!(den > 0) || !(num > 0)) return;
-  const fp16_t center = fp32_to_fp16(static_cast<float>(num / den));
-  double best = grid_block_error(f, x, w, b);
-  fp16_t chosen = b.d;
+  if (!(A > 0) || !(B > 0)) return;
+  const auto error = [&](fp16_t d) {
+    const double v = fp16_to_fp32(d);
+    return v * v * A - 2 * v * B;
+  };
+  const fp16_t center = fp32_to_fp16(static_cast<float>(B / A));
+  double best = error(b.d);
   for (int delta = -1; delta <= 1; ++delta) {
     const auto candidate = static_cast<fp16_t>(center + delta);
     if ((candidate & 0x7c00) == 0x7c00 || (candidate & 0x8000) != 0) continue;  // inf/NaN/neg
-    b.d = candidate;
-    const double e = grid_block_error(f, x, w, b);
+    const double e = error(candidate);
     if (e < best) {
       best = e;
-      chosen = candidate;
+      b.d = candidate;
     }
   }
-  b.d = chosen;
 }
 
-}  // namespace
-
-double grid_block_error(const GridFormat& f, const float* x, const float* w, const GridBlock& b) {
-  const Lattice& lattice = iq2::lattice(f.book);
+// Σ w (x - v)² with v as the dequantizer computes it, so that the error is the one a reader sees.
+double block_error(const GridFormat& f, const float* x, const float* w, const GridBlock& b,
+                   const UnitValues& u) {
   double e = 0;
   for (int sub = 0; sub < kValues / f.sub_size; ++sub) {
-    // The dequantizer's float steps, so that the error is the one a reader sees.
     const float db = fp16_to_fp32(b.d) *
                      (f.scale_offset + static_cast<float>(b.scale[static_cast<size_t>(sub)])) *
                      f.scale_factor;
     for (int i = sub * f.sub_size; i < (sub + 1) * f.sub_size; ++i) {
-      const float v = db * static_cast<float>(unit_value(f, lattice, b, i));
+      const float v = db * u[static_cast<size_t>(i)];
       const double diff = static_cast<double>(x[i]) - v;
       e += w[i] * diff * diff;
     }
   }
   return e;
+}
+
+}  // namespace
+
+double grid_block_error(const GridFormat& f, const float* x, const float* w, const GridBlock& b) {
+  return block_error(f, x, w, b, unit_values(f, b));
 }
 
 void refine_grid_block(const GridFormat& f, const float* x, const float* w, GridBlock& block,
@@ -195,9 +216,11 @@ void refine_grid_block(const GridFormat& f, const float* x, const float* w, Grid
       const double s = sub_scale(f, trial, 8 * g / f.sub_size);
       if (s > 0) best_sign_group(f, x + 8 * g, w + 8 * g, s, g, trial, isa);
     }
-    best_scale_codes(f, x, w, trial);
-    best_super_scale(f, x, w, trial);
-    const double e = grid_block_error(f, x, w, trial);
+    const UnitValues u = unit_values(f, trial);
+    const SubMoments m = sub_moments(f, x, w, u);
+    best_scale_codes(f, m, trial);
+    best_super_scale(f, m, trial);
+    const double e = block_error(f, x, w, trial, u);
     if (!(e < error)) break;
     error = e;
     block = trial;

@@ -62,7 +62,8 @@ ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes
 
 // ggml's neighbour choice (iq2_search.cpp) in one AVX-512 call: the position in `codes` of the
 // first candidate with the smallest Σ waux (scale (2 level + 1) - xval)², each term computed as
-// ggml's loop computes it and summed in its order, so the position is ggml's.
+// ggml's loop computes it and summed in its order, so the position is ggml's. `codes` must be
+// readable 15 entries past its end (Lattice pads its neighbour lists so).
 int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float* waux, float scale,
                              std::span<const uint16_t> codes);
 

@@ -1,6 +1,7 @@
 // scan_codes in AVX-512 lanes: sixteen candidates per pass (same positions as the scalar loop).
 #include <immintrin.h>
 
+#include <bit>
 #include <cstring>
 
 #include "quant/iq2_scan_lanes.h"
@@ -31,6 +32,8 @@ __m512i all_min(__m512i v) {
   v = _mm512_maskz_min_epi32(kAll, v, _mm512_maskz_shuffle_epi32(kAll, v, _MM_PERM_BADC));
   return _mm512_maskz_min_epi32(kAll, v, _mm512_maskz_shuffle_epi32(kAll, v, _MM_PERM_CDAB));
 }
+
+__m512i min_u64(__m512i a, __m512i b) { return _mm512_maskz_min_epu64(0xff, a, b); }
 
 struct Lane16 {
   __m512 value = _mm512_set1_ps(FLT_MAX);
@@ -95,6 +98,19 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
   return best;
 }
 
+// Which element and which q = 2 level + 1 each of the 32 table entries holds.
+template <int kStride>
+struct TableLayout {
+  alignas(64) int32_t element[2][16];
+  alignas(64) float q[2][16];
+  constexpr TableLayout() : element{}, q{} {
+    for (int i = 0; i < 32; ++i) {
+      element[i / 16][i % 16] = i / kStride;
+      q[i / 16][i % 16] = static_cast<float>(2 * (i % kStride) + 1);
+    }
+  }
+};
+
 // ggml's neighbour choice with its terms tabulated in two registers: entry stride*j + level of
 // the 32 is element j's term at that level (stride 4 for groups of 8, 8 for groups of 4).
 template <int kSize, int kBits>
@@ -104,33 +120,24 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
   const auto element_mask = static_cast<__mmask16>((1u << kSize) - 1);
   const __m512 x = _mm512_maskz_loadu_ps(element_mask, xval);
   const __m512 w = _mm512_maskz_loadu_ps(element_mask, waux);
+  static constexpr TableLayout<kStride> kLayout{};
   __m512 table[2];
   for (int half = 0; half < 2; ++half) {
-    alignas(64) int32_t element[16];
-    alignas(64) float q[16];
-    for (int i = 0; i < 16; ++i) {
-      element[i] = (16 * half + i) / kStride;
-      q[i] = static_cast<float>(2 * ((16 * half + i) % kStride) + 1);
-    }
-    const __m512i e = _mm512_load_si512(element);
-    const __m512 diff =
-        _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(scale), _mm512_load_ps(q)), permute(e, x));
+    const __m512i e = _mm512_load_si512(kLayout.element[half]);
+    const __m512 diff = _mm512_sub_ps(
+        _mm512_mul_ps(_mm512_set1_ps(scale), _mm512_load_ps(kLayout.q[half])), permute(e, x));
     table[half] = _mm512_mul_ps(_mm512_mul_ps(permute(e, w), diff), diff);
   }
-  Lane16 best;
+  // Each candidate's key: its sum's bits (ordered like the non-negative floats they are) above
+  // its position, so one unsigned minimum finds the first smallest sum. Lanes past the end
+  // get all ones.
+  __m512i smallest = _mm512_set1_epi64(-1);
   __m512i position = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const size_t n = codes.size();
   for (size_t k = 0; k < n; k += 16) {
-    alignas(32) uint16_t tail[16] = {};
-    const uint16_t* src = codes.data() + k;
-    __mmask16 valid = 0xffff;
-    if (n - k < 16) {
-      std::memcpy(tail, src, (n - k) * sizeof(uint16_t));
-      src = tail;
-      valid = static_cast<__mmask16>((1u << (n - k)) - 1);
-    }
+    const __mmask16 past = n - k >= 16 ? 0 : static_cast<__mmask16>(~((1u << (n - k)) - 1));
     const __m512i code = _mm512_maskz_cvtepu16_epi32(
-        kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+        kAll, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes.data() + k)));
     __m512 d2 = _mm512_setzero_ps();
     for (int j = 0; j < kSize; ++j) {
       const __m512i level =
@@ -139,13 +146,21 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
       const __m512 term = _mm512_permutex2var_ps(table[0], entry, table[1]);
       d2 = j == 0 ? term : _mm512_add_ps(d2, term);
     }
-    best.take_smaller(d2, position, valid);
+    const __m512i bits =
+        _mm512_mask_blend_epi32(past, _mm512_castps_si512(d2), _mm512_set1_epi32(-1));
+    const __m512i low = _mm512_maskz_unpacklo_epi32(kAll, position, bits);
+    const __m512i high = _mm512_maskz_unpackhi_epi32(kAll, position, bits);
+    smallest = min_u64(smallest, min_u64(low, high));
     position = _mm512_add_epi32(position, _mm512_set1_epi32(16));
   }
-  int at = 0;
-  float value = 0;
-  best.reduce(at, value);
-  return at;
+  smallest = min_u64(smallest, _mm512_maskz_shuffle_i64x2(0xff, smallest, smallest, 0x4e));
+  smallest = min_u64(smallest, _mm512_maskz_shuffle_i64x2(0xff, smallest, smallest, 0xb1));
+  smallest = min_u64(smallest, _mm512_maskz_shuffle_epi32(kAll, smallest, _MM_PERM_BADC));
+  alignas(64) uint64_t key[8];
+  _mm512_store_si512(key, smallest);
+  // ggml's loop takes only sums below FLT_MAX, else keeps the first candidate.
+  return (key[0] >> 32) < std::bit_cast<uint32_t>(FLT_MAX) ? static_cast<int>(key[0] & 0xffffffffu)
+                                                           : 0;
 }
 
 }  // namespace

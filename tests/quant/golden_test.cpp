@@ -4,6 +4,8 @@
 // error is <= the golden's (plain SSE, or imatrix-weighted SSE in imatrix cases).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -64,8 +66,14 @@ Errors errors(const std::vector<float>& x, const std::vector<float>& y, const st
   return e;
 }
 
-// Counts in `checked` the cases run with implemented kernels.
-void check_all(const fs::path& dir, int& checked) {
+// Worst and mean ratio of our error to the golden's over a type's cases.
+struct Ratios {
+  double worst = 0, sum = 0;
+  int cases = 0;
+};
+
+// Counts in `checked` the cases run with implemented kernels; collects our error / golden's.
+void check_all(const fs::path& dir, int& checked, std::map<std::string, Ratios>& ratios) {
   for (const GoldenCase& g : load_cases(dir)) {
     SCOPED_TRACE(g.set + "." + g.type + (g.imatrix ? ".imat" : ".plain"));
     auto type = quant_type_by_name(g.type);
@@ -103,6 +111,12 @@ void check_all(const fs::path& dir, int& checked) {
     const double mine = g.imatrix ? e.weighted : e.sse;
     // Tolerance only for float summation order (the golden sums are float32 sums).
     EXPECT_LE(mine, golden * (1 + 1e-5) + 1e-30) << "our error " << mine << " vs golden " << golden;
+    if (golden > 0) {
+      Ratios& r = ratios[g.type];
+      r.worst = std::max(r.worst, mine / golden);
+      r.sum += mine / golden;
+      ++r.cases;
+    }
     ++checked;
   }
 }
@@ -111,15 +125,20 @@ TEST(Golden, EdgeSetFromTestdata) {
   const fs::path dir = test::testdata_dir() / "golden" / "quant";
   if (!fs::exists(dir / "manifest.json")) GTEST_SKIP() << "testdata/golden/quant not present";
   int checked = 0;
-  check_all(dir, checked);
+  std::map<std::string, Ratios> ratios;
+  check_all(dir, checked, ratios);
   EXPECT_GT(checked, 0);
 }
 
 TEST(GoldenShared, AllSets) {
   QMIX_REQUIRE_SHARED(shared);
   int checked = 0;
-  check_all(shared / "golden" / "quant", checked);
+  std::map<std::string, Ratios> ratios;
+  check_all(shared / "golden" / "quant", checked, ratios);
   EXPECT_GT(checked, 0);
+  for (const auto& [type, r] : ratios)
+    std::printf("  %-8s ours/golden worst %.3f mean %.3f (%d cases)\n", type.c_str(), r.worst,
+                r.sum / r.cases, r.cases);
 }
 
 }  // namespace
