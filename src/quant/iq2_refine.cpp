@@ -35,6 +35,7 @@ GroupChoice best_points(const GridFormat& f, const Lattice& lattice, const float
   LevelTables t(lattice.shape());
   const auto sf = static_cast<float>(s);
   const int levels = lattice.max_level() + 1;
+  const FlipSearch flips = f.even_parity ? FlipSearch::kCheapestFlip : FlipSearch::kNone;
   for (int j = 0; j < size; ++j) {
     const float a = std::fabs(x[j]), wj = w[j];
     float cost[8], flip[8];
@@ -44,10 +45,11 @@ GroupChoice best_points(const GridFormat& f, const Lattice& lattice, const float
       flip[l] = 4 * wj * a * q;  // extra cost of giving element j the wrong sign
     }
     t.set(t.cost, j, cost, levels);
-    t.set(t.flip, j, flip, levels);
+    if (flips == FlipSearch::kCheapestFlip) t.set(t.flip, j, flip, levels);
   }
-  const FlipSearch flips = f.even_parity ? FlipSearch::kCheapestFlip : FlipSearch::kNone;
-  const ScanBest scan = scan_codes(t, lattice.point_codes(), flips, isa);
+  // Groups of 8 scan in pairs of elements (4 lookups per point instead of 8).
+  const ScanBest scan =
+      scan_codes(size == 8 ? t.paired(flips) : t, lattice.point_codes(), flips, isa);
   GroupChoice best;
   best.natural_cost = scan.natural_cost;
   best.natural_index = static_cast<uint16_t>(scan.natural);

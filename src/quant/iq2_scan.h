@@ -25,24 +25,33 @@ enum class ScanIsa { kScalar, kAvx2, kAvx512 };
 // QMIX_FORCE_SCALAR set.
 ScanIsa simd_scan_isa();
 
-// Per-element tables, [element][i] = the value at level i & (2^level_bits - 1): widened to 16
-// entries so that a lane indexes them with the low bits of a shifted code, without masking.
+enum class FlipSearch {
+  kNone,          // only the plain sums
+  kCheapestFlip,  // also each candidate's sum plus its cheapest flip: min over elements
+};
+
+// Tables over the fields of a code: field f is bits field_bits*f.. of the code, and entry i of
+// a table is the field's value at (i & field mask); 16 entries, so that a lane indexes them with
+// the low bits of a shifted code without masking. Built per element (a field is an element's
+// level), and for groups of 8 optionally per pair of elements (4-bit fields: half the lookups).
 struct LevelTables {
-  explicit LevelTables(LatticeShape s) : shape(s) {}
+  explicit LevelTables(LatticeShape s) : shape(s), fields(s.group_size), field_bits(s.level_bits) {}
   LatticeShape shape;
-  alignas(64) float cost[8][16] = {};
-  alignas(64) float flip[8][16] = {};  // extra cost of a wrong sign, with kCheapestFlip
+  int fields, field_bits;
+  // Only the rows set are read (flip only with kCheapestFlip); left uninitialized because the
+  // searches build one per group and scan.
+  alignas(64) float cost[8][16];
+  alignas(64) float flip[8][16];  // extra cost of a wrong sign, with kCheapestFlip
 
   // Sets element j's value at every level (levels 0..count-1 given) in `table`.
   void set(float (&table)[8][16], int j, const float* values, int count) {
     const int mask = (1 << shape.level_bits) - 1;
     for (int i = 0; i < 16; ++i) table[j][i] = (i & mask) < count ? values[i & mask] : 0.f;
   }
-};
-
-enum class FlipSearch {
-  kNone,          // only the plain sums
-  kCheapestFlip,  // also each candidate's sum plus its cheapest flip: min over elements
+  // Per-element tables of a group of 8 as 4 pair tables: a pair's cost is the sum of its two
+  // elements' costs, its flip (with kCheapestFlip) the smaller of their flips. Sums over a code
+  // then run in pairs.
+  LevelTables paired(FlipSearch flips) const;
 };
 
 struct ScanBest {
@@ -66,6 +75,12 @@ ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes
 // readable 15 entries past its end (Lattice pads its neighbour lists so).
 int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float* waux, float scale,
                              std::span<const uint16_t> codes);
+
+// ggml's rounding of n values (a multiple of 16) to levels at inverse scale id:
+// clamp(nearest_int(0.5 (id x - 1)), 0, max_level), the same float steps on every isa.
+void round_levels(const float* x, int n, float id, int max_level, int8_t* L, ScanIsa isa);
+void round_levels_avx2(const float* x, int n, float id, int max_level, int8_t* L);
+void round_levels_avx512(const float* x, int n, float id, int max_level, int8_t* L);
 
 // Level of element j in a code.
 inline int level_of(LatticeShape shape, uint16_t code, int j) {

@@ -1,7 +1,9 @@
 // scan_codes in AVX2 lanes: eight candidates per pass (same positions as the scalar loop).
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "quant/iq2_scan_lanes.h"
 
@@ -27,13 +29,34 @@ struct Lane8 {
   }
 };
 
+// A 16-entry table in two registers; with fields of 3 bits or fewer its upper half repeats the
+// lower one, so a single permute reads it.
+template <int kBits>
+struct Table16 {
+  __m256 low = _mm256_setzero_ps(), high = _mm256_setzero_ps();
+  Table16() = default;
+  explicit Table16(const float* t) : low(_mm256_load_ps(t)), high(_mm256_load_ps(t + 8)) {}
+  __m256 operator[](__m256i index) const {  // the low 4 bits of each lane
+    const __m256 a = _mm256_permutevar8x32_ps(low, index);
+    if constexpr (kBits < 4) return a;
+    const __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(index, 28));  // bit 3 to the sign
+    return _mm256_blendv_ps(a, _mm256_permutevar8x32_ps(high, index), upper);
+  }
+};
+
+template <int kSize, int kBits>
+std::array<Table16<kBits>, kSize> tables(const float (&t)[8][16]) {
+  return [&]<size_t... j>(std::index_sequence<j...>) {
+    return std::array<Table16<kBits>, kSize>{Table16<kBits>(t[j])...};
+  }
+  (std::make_index_sequence<kSize>());
+}
+
 template <int kSize, int kBits>
 ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips) {
-  __m256 cost[kSize], flip[kSize];
-  for (int j = 0; j < kSize; ++j) {
-    cost[j] = _mm256_load_ps(t.cost[j]);
-    flip[j] = _mm256_load_ps(t.flip[j]);
-  }
+  std::array<Table16<kBits>, kSize> cost = tables<kSize, kBits>(t.cost);
+  std::array<Table16<kBits>, kSize> flip{};
+  if (flips == FlipSearch::kCheapestFlip) flip = tables<kSize, kBits>(t.flip);
   const bool with_flips = flips == FlipSearch::kCheapestFlip;
   Lane8 natural, flipped;
   __m256i position = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -47,12 +70,12 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
     }
     const __m256i code =
         _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
-    __m256 c = _mm256_permutevar8x32_ps(cost[0], code);
-    __m256 p = _mm256_permutevar8x32_ps(flip[0], code);
+    __m256 c = cost[0][code];
+    __m256 p = flip[0][code];
     for (int j = 1; j < kSize; ++j) {
       const __m256i level = _mm256_srli_epi32(code, kBits * j);
-      c = _mm256_add_ps(c, _mm256_permutevar8x32_ps(cost[j], level));
-      if (with_flips) p = _mm256_min_ps(_mm256_permutevar8x32_ps(flip[j], level), p);
+      c = _mm256_add_ps(c, cost[static_cast<size_t>(j)][level]);
+      if (with_flips) p = _mm256_min_ps(flip[static_cast<size_t>(j)][level], p);
     }
     if (n - k < 8) {  // lanes past the end never win
       const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -73,8 +96,25 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
 
 }  // namespace
 
+void round_levels_avx2(const float* x, int n, float id, int max_level, int8_t* L) {
+  const __m256 vid = _mm256_set1_ps(id);
+  for (int i = 0; i < n; i += 8) {
+    const __m256 v = _mm256_mul_ps(
+        _mm256_set1_ps(0.5f),
+        _mm256_sub_ps(_mm256_mul_ps(vid, _mm256_loadu_ps(x + i)), _mm256_set1_ps(1.f)));
+    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.f)));
+    __m256i l = _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                 _mm256_set1_epi32(0x00400000));
+    l = _mm256_min_epi32(_mm256_max_epi32(l, _mm256_setzero_si256()), _mm256_set1_epi32(max_level));
+    alignas(32) int32_t out[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out), l);
+    for (int j = 0; j < 8; ++j) L[i + j] = static_cast<int8_t>(out[j]);
+  }
+}
+
 ScanBest scan_codes_avx2(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips) {
-  return t.shape.group_size == 8 ? scan<8, 2>(t, codes, flips) : scan<4, 3>(t, codes, flips);
+  if (t.field_bits == 4) return scan<4, 4>(t, codes, flips);
+  return t.fields == 8 ? scan<8, 2>(t, codes, flips) : scan<4, 3>(t, codes, flips);
 }
 
 }  // namespace qmix::iq2

@@ -64,7 +64,7 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
   __m512 cost[kSize], flip[kSize];
   for (int j = 0; j < kSize; ++j) {
     cost[j] = _mm512_load_ps(t.cost[j]);
-    flip[j] = _mm512_load_ps(t.flip[j]);
+    flip[j] = flips == FlipSearch::kNone ? _mm512_setzero_ps() : _mm512_load_ps(t.flip[j]);
   }
   const bool with_flips = flips == FlipSearch::kCheapestFlip;
   Lane16 natural, flipped;
@@ -165,6 +165,21 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
 
 }  // namespace
 
+void round_levels_avx512(const float* x, int n, float id, int max_level, int8_t* L) {
+  const __m512 vid = _mm512_set1_ps(id);
+  for (int i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_mul_ps(
+        _mm512_set1_ps(0.5f),
+        _mm512_sub_ps(_mm512_mul_ps(vid, _mm512_loadu_ps(x + i)), _mm512_set1_ps(1.f)));
+    const __m512i bits = _mm512_castps_si512(_mm512_add_ps(v, _mm512_set1_ps(12582912.f)));
+    __m512i l = _mm512_sub_epi32(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)),
+                                 _mm512_set1_epi32(0x00400000));
+    l = _mm512_maskz_min_epi32(kAll, _mm512_maskz_max_epi32(kAll, l, _mm512_setzero_si512()),
+                               _mm512_set1_epi32(max_level));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(L + i), _mm512_maskz_cvtepi32_epi8(kAll, l));
+  }
+}
+
 int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float* waux, float scale,
                              std::span<const uint16_t> codes) {
   return shape.group_size == 8 ? nearest<8, 2>(xval, waux, scale, codes)
@@ -173,7 +188,8 @@ int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float*
 
 ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes,
                            FlipSearch flips) {
-  return t.shape.group_size == 8 ? scan<8, 2>(t, codes, flips) : scan<4, 3>(t, codes, flips);
+  if (t.field_bits == 4) return scan<4, 4>(t, codes, flips);
+  return t.fields == 8 ? scan<8, 2>(t, codes, flips) : scan<4, 3>(t, codes, flips);
 }
 
 }  // namespace qmix::iq2

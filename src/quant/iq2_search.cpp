@@ -58,14 +58,10 @@ void place_on_best_neighbour_lanes(const Lattice& lattice, uint16_t code, const 
   std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(lattice.group_size()));
 }
 
-// Levels of one group at inverse scale id; an off-grid result is moved to its best
-// neighbour. Returns whether the rounded levels were already a grid point.
-bool place_group(const Lattice& lattice, float id, float scale, const float* xval,
-                 const float* waux, int8_t* L, ScanIsa isa) {
-  for (int i = 0; i < lattice.group_size(); ++i) {
-    const int l = nearest_int(0.5f * (id * xval[i] - 1));
-    L[i] = static_cast<int8_t>(std::max(0, std::min(lattice.max_level(), l)));
-  }
+// Moves a group's rounded levels L to its best neighbour if they are not a grid point (ggml's
+// choice on every isa). Returns whether they were one.
+bool settle_group(const Lattice& lattice, float scale, const float* xval, const float* waux,
+                  int8_t* L, ScanIsa isa) {
   const uint16_t code = lattice.code_of(L);
   if (lattice.index_of(code) >= 0) return true;
   // The scalar path stays ggml's loop: it is what the reference's speed is measured by. With
@@ -82,6 +78,32 @@ bool place_group(const Lattice& lattice, float id, float scale, const float* xva
     place_on_best_neighbour_lanes(lattice, code, xval, waux, scale, L, isa);
   }
   return false;
+}
+
+// Levels of one group at inverse scale id (ggml's rounding), settled on the grid.
+bool place_group(const Lattice& lattice, float id, float scale, const float* xval,
+                 const float* waux, int8_t* L, ScanIsa isa) {
+  for (int i = 0; i < lattice.group_size(); ++i) {
+    const int l = nearest_int(0.5f * (id * xval[i] - 1));
+    L[i] = static_cast<int8_t>(std::max(0, std::min(lattice.max_level(), l)));
+  }
+  return settle_group(lattice, scale, xval, waux, L, isa);
+}
+
+// Every group of a sub-block at inverse scale id; on lanes the rounding is one pass over the
+// sub-block. Writes whether each group was on the grid.
+void place_groups(const Lattice& lattice, int n, float id, float scale, const float* xval,
+                  const float* waux, int8_t* L, bool* on_grid, ScanIsa isa) {
+  const int size = lattice.group_size();
+  if (isa == ScanIsa::kScalar) {
+    for (int k = 0; k < n / size; ++k)
+      on_grid[k] =
+          place_group(lattice, id, scale, xval + size * k, waux + size * k, L + size * k, isa);
+    return;
+  }
+  round_levels(xval, n, id, lattice.max_level(), L, isa);
+  for (int k = 0; k < n / size; ++k)
+    on_grid[k] = settle_group(lattice, scale, xval + size * k, waux + size * k, L + size * k, isa);
 }
 
 struct Sums {
@@ -233,9 +255,8 @@ float search_scale(const Lattice& lattice, const ScaleSearch& search, const floa
   for (int is = -search.steps; is <= search.steps; ++is) {
     const float id = (search.center + static_cast<float>(is) * search.step) / search.reference;
     const float this_scale = 1 / id;
-    for (int k = 0; k < groups; ++k)
-      trial_on_grid[static_cast<size_t>(k)] = place_group(
-          lattice, id, this_scale, xval + size * k, waux + size * k, trial.data() + size * k, isa);
+    place_groups(lattice, search.n, id, this_scale, xval, waux, trial.data(), trial_on_grid.data(),
+                 isa);
     const Sums s = weighted_sums(search.n, weight, xval, trial.data());
     if (s.q2 > 0 && s.qx * s.qx > best * s.q2) {
       scale = s.qx / s.q2;
@@ -250,9 +271,12 @@ float search_scale(const Lattice& lattice, const ScaleSearch& search, const floa
   const bool refit = search.refit == Refit::kAllGroups || any_off_grid;
   if (scale > 0 && refit) {
     const float id = 1 / scale;
-    for (int k = 0; k < groups; ++k) {
-      if (!all_groups && on_grid[static_cast<size_t>(k)]) continue;
-      place_group(lattice, id, scale, xval + size * k, waux + size * k, L + size * k, isa);
+    if (all_groups) {
+      place_groups(lattice, search.n, id, scale, xval, waux, L, trial_on_grid.data(), isa);
+    } else {
+      for (int k = 0; k < groups; ++k)
+        if (!on_grid[static_cast<size_t>(k)])
+          place_group(lattice, id, scale, xval + size * k, waux + size * k, L + size * k, isa);
     }
     const Sums s = weighted_sums(search.n, weight, xval, L);
     if (s.q2 > 0) scale = s.qx / s.q2;

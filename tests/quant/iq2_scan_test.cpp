@@ -62,7 +62,11 @@ TEST(Iq2Scan, LanesPickTheScalarCandidates) {
     std::uniform_int_distribution<int> code(0, (1 << code_bits) - 1);
     for (int trial = 0; trial < 400; ++trial) {
       const bool coarse = trial % 2 == 0;
-      const LevelTables t = random_tables(shape, rng, coarse);
+      const LevelTables elements = random_tables(shape, rng, coarse);
+      // Groups of 8 also scan in pairs of elements (our refinement's order).
+      const LevelTables t = shape.group_size == 8 && trial % 4 < 2
+                                ? elements.paired(FlipSearch::kCheapestFlip)
+                                : elements;
       std::vector<uint16_t> codes(static_cast<size_t>(1 + trial % 70));  // every tail length
       for (uint16_t& c : codes) c = static_cast<uint16_t>(code(rng));
       for (const FlipSearch flips : {FlipSearch::kNone, FlipSearch::kCheapestFlip}) {
@@ -73,6 +77,46 @@ TEST(Iq2Scan, LanesPickTheScalarCandidates) {
           expect_same(iq2::scan_codes(t, codes, flips, isa), ref, flips);
         }
       }
+    }
+  }
+}
+
+// ggml's neighbour choice in one AVX-512 call against the scalar scan of the same terms
+// (waux * diff * diff, summed element by element as ggml's loop does).
+TEST(Iq2Scan, NearestCandidateIsGgmlsChoice) {
+  if (!cpu_features().use_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> value(0.f, 1.f);
+  for (const LatticeShape shape : {iq2::kShape8x2, iq2::kShape4x3}) {
+    const int levels = shape.group_size == 8 ? 3 : 8;
+    std::uniform_int_distribution<int> level(0, levels - 1);
+    for (int trial = 0; trial < 300; ++trial) {
+      float xval[8], waux[8];
+      for (int i = 0; i < shape.group_size; ++i) {
+        // Coarse values and zero weights make equal sums (ties go to the first candidate).
+        xval[i] = trial % 2 ? value(rng) * 8 : static_cast<float>(level(rng));
+        waux[i] = trial % 3 == 0 && i % 2 ? 0.f : value(rng);
+      }
+      const float scale = 0.5f + value(rng);
+      std::vector<uint16_t> codes(static_cast<size_t>(1 + trial % 40) + 16);  // 16 readable past
+      for (uint16_t& c : codes) {
+        c = 0;
+        for (int j = 0; j < shape.group_size; ++j)
+          c = static_cast<uint16_t>(c | level(rng) << (shape.level_bits * j));
+      }
+      const std::span<const uint16_t> list(codes.data(), codes.size() - 16);
+      LevelTables t(shape);
+      for (int i = 0; i < shape.group_size; ++i) {
+        float term[8];
+        for (int l = 0; l < levels; ++l) {
+          const float diff = scale * static_cast<float>(2 * l + 1) - xval[i];
+          term[l] = waux[i] * diff * diff;
+        }
+        t.set(t.cost, i, term, levels);
+      }
+      EXPECT_EQ(iq2::nearest_candidate_avx512(shape, xval, waux, scale, list),
+                iq2::scan_codes(t, list, FlipSearch::kNone, ScanIsa::kScalar).natural)
+          << "trial " << trial;
     }
   }
 }
