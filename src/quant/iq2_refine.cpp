@@ -4,15 +4,12 @@
 #include <bit>
 #include <cfloat>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 
 namespace qmix::iq2 {
 namespace {
 
 constexpr int kValues = 256;
-const int kRounds =
-    std::getenv("QMIX_IQ_ROUNDS") ? std::atoi(std::getenv("QMIX_IQ_ROUNDS")) : 3;  // SCRATCH
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double sub_scale(const GridFormat& f, const GridBlock& b, int sub) {
@@ -212,7 +209,7 @@ double grid_block_error(const GridFormat& f, const float* x, const float* w, con
 void refine_grid_block(const GridFormat& f, const float* x, const float* w, GridBlock& block,
                        ScanIsa isa) {
   double error = grid_block_error(f, x, w, block);
-  for (int round = 0; round < kRounds; ++round) {
+  for (int round = 0; round < f.rounds; ++round) {
     GridBlock trial = block;
     for (int g = 0; g < kValues / 8; ++g) {
       const double s = sub_scale(f, trial, 8 * g / f.sub_size);

@@ -26,6 +26,10 @@ struct GridFormat {
   // dequantizer computes it: (0.5, 0.25) for IQ2, (0.5, 0.5) IQ3_XXS, (0.5, 2) IQ3_S.
   float scale_offset;
   float scale_factor;
+  // Rounds of steps 1-3 at most (a round that does not lower the error ends the search): the
+  // budget that keeps our default at least as fast as ggml's algorithm on one thread
+  // (docs/performance.md, issue #4).
+  int rounds;
 };
 
 inline constexpr int kMaxGridGroups = 64;  // groups of 4 in a 256-value IQ3 block

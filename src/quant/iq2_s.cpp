@@ -95,7 +95,7 @@ void encode(const GridBlock& b, BlockIq2s& x) {
 
 struct Iq2s {
   using Block = BlockIq2s;
-  static constexpr GridFormat kGrid{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f};
+  static constexpr GridFormat kGrid{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f, 2};
   static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
     kernels::quantize_block(x, qw, y, isa);
   }

@@ -85,7 +85,7 @@ void encode(const GridBlock& b, BlockIq2xs& x) {
 
 struct Iq2xs {
   using Block = BlockIq2xs;
-  static constexpr GridFormat kGrid{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f};
+  static constexpr GridFormat kGrid{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f, 3};
   static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
     kernels::quantize_block(x, qw, y, isa);
   }

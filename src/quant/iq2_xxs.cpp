@@ -95,7 +95,7 @@ void encode(const GridBlock& b, BlockIq2xxs& x) {
 
 struct Iq2xxs {
   using Block = BlockIq2xxs;
-  static constexpr GridFormat kGrid{Codebook::kIq2xxs, kIq2Magnitudes, 32, true, 0.5f, 0.25f};
+  static constexpr GridFormat kGrid{Codebook::kIq2xxs, kIq2Magnitudes, 32, true, 0.5f, 0.25f, 3};
   static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
     kernels::quantize_block(x, qw, y, isa);
   }

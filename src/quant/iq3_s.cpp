@@ -104,7 +104,8 @@ void encode(const GridBlock& b, BlockIq3s& x) {
 
 struct Iq3s {
   using Block = BlockIq3s;
-  static constexpr GridFormat kGrid{Codebook::kIq3s, iq3::kIq3sMagnitudes, 32, false, 0.5f, 2.0f};
+  static constexpr GridFormat kGrid{
+      Codebook::kIq3s, iq3::kIq3sMagnitudes, 32, false, 0.5f, 2.0f, 3};
   static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
     kernels::quantize_block(x, qw, y, isa);
   }

@@ -103,7 +103,7 @@ void encode(const GridBlock& b, BlockIq3xxs& x) {
 struct Iq3xxs {
   using Block = BlockIq3xxs;
   static constexpr GridFormat kGrid{
-      Codebook::kIq3xxs, iq3::kIq3xxsMagnitudes, 32, true, 0.5f, 0.5f};
+      Codebook::kIq3xxs, iq3::kIq3xxsMagnitudes, 32, true, 0.5f, 0.5f, 3};
   static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
     kernels::quantize_block(x, qw, y, isa);
   }
