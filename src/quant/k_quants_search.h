@@ -1,9 +1,8 @@
-// Our k-quant search: starting from ggml's result, coordinate descent on the super-block's
-// parameters against the error that matters (Σ w (x - value)², w = the imatrix or 1):
-// least-squares super-scales rounded to nearby half-precision values, then for each
-// sub-block the integer scale (and min) near its least-squares optimum with the levels
-// re-rounded. A step is kept only when the exact error (values as dequantize computes them)
-// goes down, so the result is never worse than ggml's.
+// Our k-quant search: starting from ggml's result, against the error that matters
+// (Σ w (x - value)², w = the imatrix or 1), each sub-block's integer scale (and min) is searched
+// near its least-squares optimum at ggml's super-scales, with the levels re-rounded. The result
+// is kept only when the exact error (values as dequantize computes them) goes down, so it is
+// never worse than ggml's.
 #pragma once
 
 #include "quant/k_quants_common.h"
