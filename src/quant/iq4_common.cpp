@@ -83,7 +83,7 @@ float fit_block(const float* x, const float* w, scale_fit::FitIsa isa) {
   }
   if (amax < scale_fit::kGroupMaxEps) return 0;
   const float first_d = -max / static_cast<float>(kIq4nlValues[0]);
-  if (isa == scale_fit::FitIsa::kAvx2) return fit_block_lanes(x, w, max, 1 / first_d);
+  if (isa != scale_fit::FitIsa::kScalar) return fit_block_lanes(x, w, max, 1 / first_d);
   const Sums first = weighted_sums(x, w, 1 / first_d);
   float d = first.sumq2 > 0 ? first.sumqx / first.sumq2 : 0.f;
   float best = d * first.sumqx;

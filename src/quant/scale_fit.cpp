@@ -69,7 +69,10 @@ float scan_symmetric_lanes(const float* x, const float* w, int n, int nmax, floa
 
 }  // namespace
 
-FitIsa default_fit_isa() { return cpu_features().use_avx2() ? FitIsa::kAvx2 : FitIsa::kScalar; }
+FitIsa default_fit_isa() {
+  if (cpu_features().use_avx512()) return FitIsa::kAvx512;
+  return cpu_features().use_avx2() ? FitIsa::kAvx2 : FitIsa::kScalar;
+}
 
 float mean_square(const float* x, int64_t n) {
   float sum = 0;
@@ -95,7 +98,7 @@ float fit_symmetric(const float* x, const float* w, int n, int nmax, uint8_t* le
     return 0.f;
   }
   const float first_iscale = static_cast<float>(-nmax) / max;
-  if (isa == FitIsa::kAvx2) return scan_symmetric_lanes(x, w, n, nmax, max, first_iscale, levels);
+  if (isa != FitIsa::kScalar) return scan_symmetric_lanes(x, w, n, nmax, max, first_iscale, levels);
   const WeightedSums first = symmetric_sums(x, w, n, nmax, first_iscale, levels);
   float scale = first.suml2 != 0 ? first.sumlx / first.suml2 : 0.0f;
   float best = scale * first.sumlx;
@@ -168,19 +171,25 @@ struct AffineBest {
   float scale, min, error;
 };
 
-// fit_affine's scan with eight steps per call of the lane kernel. The scalar loop rescans from
-// the best min found so far, so when a step moves the min the steps after it are evaluated
-// again from there; steps that keep it stay valid.
+// fit_affine's scan with eight (AVX2) or sixteen (AVX-512) steps per call of the lane kernel.
+// The scalar loop rescans from the best min found so far, so when a step moves the min the
+// steps after it are evaluated again from there; steps that keep it stay valid.
 void scan_affine_lanes(const float* x, const float* w, int n, int nmax, const AffineScan& scan,
-                       float max, float sum_w, float sum_x, AffineBest& best, uint8_t* levels) {
+                       float max, float sum_w, float sum_x, AffineBest& best, uint8_t* levels,
+                       FitIsa isa) {
+  const bool wide = isa == FitIsa::kAvx512;
+  const int lanes_per_pass = wide ? lanes::kAffineLanesAvx512 : lanes::kLanes;
   lanes::AffineBatch batch{x, w, n, nmax, scan, best.min, max, sum_w, sum_x, 0};
   lanes::AffineLanes out;
   int is = 0;
   while (is <= scan.nstep) {
     batch.first_step = is;
     batch.min = best.min;
-    lanes::affine_candidates_avx2(batch, out);
-    const int count = std::min(lanes::kLanes, scan.nstep + 1 - is);
+    if (wide)
+      lanes::affine_candidates_avx512(batch, out);
+    else
+      lanes::affine_candidates_avx2(batch, out);
+    const int count = std::min(lanes_per_pass, scan.nstep + 1 - is);
     int next = is + count;
     for (int k = 0; k < count; ++k) {
       if (!out.valid[k] || !(out.error[k] < best.error)) continue;
@@ -220,9 +229,9 @@ float fit_affine(const float* x, const float* w, int n, int nmax, const AffineSc
   for (int i = 0; i < n; ++i)
     levels[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
   float best_error = affine_error(x, w, n, levels, scale, min, scan.norm);
-  if (isa == FitIsa::kAvx2 && n <= lanes::kMaxValues) {
+  if (isa != FitIsa::kScalar && n <= lanes::kMaxValues) {
     AffineBest best{scale, min, best_error};
-    scan_affine_lanes(x, w, n, nmax, scan, max, sum_w, sum_x, best, levels);
+    scan_affine_lanes(x, w, n, nmax, scan, max, sum_w, sum_x, best, levels, isa);
     *offset = -best.min;
     return best.scale;
   }

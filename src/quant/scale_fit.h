@@ -19,9 +19,10 @@ inline int nearest_int(float v) {
 }
 
 // Which kernels evaluate a fit's candidate scales: the scalar loop, or eight candidates at a
-// time in AVX2 lanes (scale_fit_lanes.h). Both return the same bytes.
-enum class FitIsa { kScalar, kAvx2 };
-FitIsa default_fit_isa();  // AVX2 where the CPU has it (and QMIX_FORCE_SCALAR is unset)
+// time in AVX2 lanes (scale_fit_lanes.h); kAvx512 runs fit_affine's scan sixteen at a time
+// and the other fits as kAvx2. All return the same bytes.
+enum class FitIsa { kScalar, kAvx2, kAvx512 };
+FitIsa default_fit_isa();  // the widest the CPU has (QMIX_NO_AVX512 / QMIX_FORCE_SCALAR narrow it)
 
 // Mean of x^2 over a row (float accumulation in order, as ggml).
 float mean_square(const float* x, int64_t n);

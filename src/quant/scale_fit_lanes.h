@@ -11,7 +11,8 @@
 namespace qmix::scale_fit::lanes {
 
 inline constexpr int kLanes = 8;
-inline constexpr int kMaxValues = 32;  // the lane kernels keep one group's levels per lane
+inline constexpr int kAffineLanesAvx512 = 16;  // fit_affine's scan also runs sixteen per pass
+inline constexpr int kMaxValues = 32;          // the lane kernels keep one group's levels per lane
 
 // ---- fit_affine's scan: candidate is = first_step + k at the current min.
 struct AffineBatch {
@@ -24,12 +25,13 @@ struct AffineBatch {
   float sum_w, sum_x;
   int first_step;
 };
-struct AffineLanes {
-  float scale[kLanes], min[kLanes], error[kLanes];
-  bool valid[kLanes];  // false where the least-squares fit is degenerate
-  alignas(32) float level[kMaxValues][kLanes];
+struct AffineLanes {  // room for the widest kernel; the AVX2 one fills the first eight lanes
+  float scale[kAffineLanesAvx512], min[kAffineLanesAvx512], error[kAffineLanesAvx512];
+  bool valid[kAffineLanesAvx512];  // false where the least-squares fit is degenerate
+  alignas(64) float level[kMaxValues][kAffineLanesAvx512];
 };
 void affine_candidates_avx2(const AffineBatch& batch, AffineLanes& out);
+void affine_candidates_avx512(const AffineBatch& batch, AffineLanes& out);
 
 // ---- fit_symmetric's scan: weighted sums at eight inverse scales.
 struct SymmetricLanes {

@@ -91,6 +91,14 @@ TEST_F(ScaleFitLanes, AffineScanEqualsTheScalarLoop) {
           ASSERT_EQ(bits(ds), bits(dv)) << n << " " << nmax;
           ASSERT_EQ(bits(ms), bits(mv));
           ASSERT_EQ(std::memcmp(ls, lv, static_cast<size_t>(n)), 0);
+          if (!cpu_features().use_avx512()) continue;
+          uint8_t lw[32];
+          float mw = 0;
+          const float dw =
+              scale_fit::fit_affine(x.data(), w.data(), n, nmax, scan, lw, &mw, FitIsa::kAvx512);
+          ASSERT_EQ(bits(ds), bits(dw)) << n << " " << nmax;
+          ASSERT_EQ(bits(ms), bits(mw));
+          ASSERT_EQ(std::memcmp(ls, lw, static_cast<size_t>(n)), 0);
         }
 }
 
