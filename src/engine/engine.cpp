@@ -189,47 +189,54 @@ void Engine::attend(Scratch& s, int64_t n, int64_t nh, int64_t nkv, int64_t hd, 
   const int64_t group = nh / nkv;
   const GemmFn gemm = gemm_f32();
   const int64_t k_size = packed_z_size(hd, n), v_size = packed_z_size(n, hd_v);
-  std::vector<float> keys(static_cast<size_t>(nkv * k_size)),
-      values(static_cast<size_t>(nkv * v_size));
+  Scratch::Attention& a = s.attention;
+  resize(a.keys, nkv * k_size);
+  resize(a.values, nkv * v_size);
+  float* keys = a.keys.data();
+  float* values = a.values.data();
   pool_.parallel_for(2 * nkv, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t job = begin; job < end; ++job) {
       const int64_t h = job / 2;
       if (job % 2 == 0)
-        pack_z_transposed(s.k.data() + h * hd, nkv * hd, hd, n, keys.data() + h * k_size, 0,
+        pack_z_transposed(s.k.data() + h * hd, nkv * hd, hd, n, keys + h * k_size, 0,
                           gemm_panel_count(n));
       else
-        pack_z(s.v.data() + h * hd_v, nkv * hd_v, n, hd_v, values.data() + h * v_size, 0,
+        pack_z(s.v.data() + h * hd_v, nkv * hd_v, n, hd_v, values + h * v_size, 0,
                gemm_panel_count(hd_v));
     }
   });
   const int64_t ldq = hd + 16, lds = n + 16;  // strides off the 4 KiB multiples (see gemm.h)
-  pool_.parallel_for(nh, 1, [&](int64_t begin, int64_t end, int) {
-    const auto query = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n * ldq));
-    const auto scores = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n * lds));
+  a.query.resize(static_cast<size_t>(pool_.size()));
+  a.scores.resize(static_cast<size_t>(pool_.size()));
+  pool_.parallel_for(nh, 1, [&](int64_t begin, int64_t end, int thread) {
+    std::vector<float>& query = a.query[static_cast<size_t>(thread)];
+    std::vector<float>& scores = a.scores[static_cast<size_t>(thread)];
+    resize(query, n * ldq);
+    resize(scores, n * lds);
     for (int64_t h = begin; h < end; ++h) {
       const int64_t kvh = h / group;
       for (int64_t t = 0; t < n; ++t)
-        std::copy_n(s.q.data() + (t * nh + h) * hd, hd, query.get() + t * ldq);
+        std::copy_n(s.q.data() + (t * nh + h) * hd, hd, query.data() + t * ldq);
       GemmArgs qk;
-      qk.x = query.get();
+      qk.x = query.data();
       qk.ldx = ldq;
-      qk.z = keys.data() + kvh * k_size;
+      qk.z = keys + kvh * k_size;
       qk.ldz = hd * kGemmPanelCols;
-      qk.c = scores.get();
+      qk.c = scores.data();
       qk.ldc = lds;
       qk.m = qk.n = n;
       qk.k = hd;
       qk.triangle = GemmTriangle::kColumnsUpToRow;
       gemm(qk);
       for (int64_t t = 0; t < n; ++t) {
-        float* row = scores.get() + t * lds;
+        float* row = scores.data() + t * lds;
         ops::softmax(row, t + 1, scale);
         std::fill(row + t + 1, row + n, 0.0f);
       }
       GemmArgs pv;
-      pv.x = scores.get();
+      pv.x = scores.data();
       pv.ldx = lds;
-      pv.z = values.data() + kvh * v_size;
+      pv.z = values + kvh * v_size;
       pv.ldz = n * kGemmPanelCols;
       pv.c = s.attn.data() + h * hd_v;
       pv.ldc = nh * hd_v;
