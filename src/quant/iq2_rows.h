@@ -2,11 +2,9 @@
 // algorithm block by block, and ours (ggml's, then iq2_refine.h), each on the scalar kernels or
 // on the CPU's lanes (iq2_scan.h; same bytes either way).
 //
-// A format describes itself with a traits struct:
-//   using Block = ...;                       the stored block
-//   static constexpr GridFormat kGrid;       for the refinement
-//   static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa);
-//   static GridBlock decode(const Block&);   static void encode(const GridBlock&, Block&);
+// A format names its block, its GridFormat (for the refinement), its block quantizer (ggml's
+// algorithm) and its conversions to and from GridBlock:
+//   using Rows = GridRows<Block, kGrid, quantize_block, decode, encode>;
 #pragma once
 
 #include <cstdint>
@@ -24,27 +22,31 @@ inline ScanIsa scan_isa(RowKernels kernels) {
   return kernels == RowKernels::kScalar ? ScanIsa::kScalar : simd_scan_isa();
 }
 
-template <class Format, RowKernels kKernels>
-void quantize_row_reference(const float* src, void* dst, int64_t n, const float* imatrix) {
-  const ScanIsa isa = scan_isa(kKernels);
-  auto* y = static_cast<typename Format::Block*>(dst);
-  for (int64_t b = 0; b < n / kBlock; ++b)
-    Format::quantize_block(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b], isa);
-}
+template <class Block, const GridFormat& kGrid,
+          void (*kQuantizeBlock)(const float* x, const float* qw, Block& y, ScanIsa isa),
+          GridBlock (*kDecode)(const Block&), void (*kEncode)(const GridBlock&, Block&)>
+struct GridRows {
+  template <RowKernels kKernels>
+  static void reference(const float* src, void* dst, int64_t n, const float* imatrix) {
+    const ScanIsa isa = scan_isa(kKernels);
+    auto* y = static_cast<Block*>(dst);
+    for (int64_t b = 0; b < n / kBlock; ++b)
+      kQuantizeBlock(src + b * kBlock, imatrix ? imatrix + b * kBlock : nullptr, y[b], isa);
+  }
 
-template <class Format, RowKernels kKernels>
-void quantize_row_best(const float* src, void* dst, int64_t n, const float* imatrix) {
-  quantize_row_reference<Format, kKernels>(src, dst, n, imatrix);
-  refine_grid_row(Format::kGrid, src, imatrix, n, static_cast<typename Format::Block*>(dst),
-                  Format::decode, Format::encode, scan_isa(kKernels));
-}
+  template <RowKernels kKernels>
+  static void best(const float* src, void* dst, int64_t n, const float* imatrix) {
+    reference<kKernels>(src, dst, n, imatrix);
+    refine_grid_row(kGrid, src, imatrix, n, static_cast<Block*>(dst), kDecode, kEncode,
+                    scan_isa(kKernels));
+  }
 
-// The quantizer entries of a format's kernel set.
-template <class Format, RowKernels kKernels>
-QuantKernels grid_quantizers() {
-  return {.quantize = quantize_row_best<Format, kKernels>,
-          .quantize_reference = quantize_row_reference<Format, kKernels>};
-}
+  // The quantizer entries of a format's kernel set.
+  template <RowKernels kKernels>
+  static QuantKernels quantizers() {
+    return {.quantize = best<kKernels>, .quantize_reference = reference<kKernels>};
+  }
+};
 
 }  // namespace qmix::iq2
 

@@ -93,15 +93,8 @@ void encode(const GridBlock& b, BlockIq2s& x) {
   }
 }
 
-struct Iq2s {
-  using Block = BlockIq2s;
-  static constexpr GridFormat kGrid{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f, 2};
-  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
-    kernels::quantize_block(x, qw, y, isa);
-  }
-  static GridBlock decode(const Block& x) { return kernels::decode(x); }
-  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
-};
+constexpr GridFormat kGrid{Codebook::kIq2s, kIq2Magnitudes, 16, false, 0.5f, 0.25f, 2};
+using Rows = GridRows<BlockIq2s, kGrid, quantize_block, decode, encode>;
 
 uint64_t grid_of(const BlockIq2s& x, int group) {
   const int high = (x.qh[group / 4] << (8 - 2 * (group % 4))) & 0x300;
@@ -159,12 +152,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_s_scalar() {
-  QuantKernels k = grid_quantizers<Iq2s, RowKernels::kScalar>();
+  QuantKernels k = Rows::quantizers<RowKernels::kScalar>();
   k.dequantize = dequantize;
   k.dot = dot;
   return k;
 }
 
-QuantKernels iq2_s_lane_quantizers() { return grid_quantizers<Iq2s, RowKernels::kLanes>(); }
+QuantKernels iq2_s_lane_quantizers() { return Rows::quantizers<RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

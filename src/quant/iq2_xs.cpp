@@ -83,15 +83,8 @@ void encode(const GridBlock& b, BlockIq2xs& x) {
                                     ((b.signs[static_cast<size_t>(k)] & 127) << 9));
 }
 
-struct Iq2xs {
-  using Block = BlockIq2xs;
-  static constexpr GridFormat kGrid{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f, 3};
-  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
-    kernels::quantize_block(x, qw, y, isa);
-  }
-  static GridBlock decode(const Block& x) { return kernels::decode(x); }
-  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
-};
+constexpr GridFormat kGrid{Codebook::kIq2xs, kIq2Magnitudes, 16, true, 0.5f, 0.25f, 3};
+using Rows = GridRows<BlockIq2xs, kGrid, quantize_block, decode, encode>;
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq2xs*>(src);
@@ -146,12 +139,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq2_xs_scalar() {
-  QuantKernels k = grid_quantizers<Iq2xs, RowKernels::kScalar>();
+  QuantKernels k = Rows::quantizers<RowKernels::kScalar>();
   k.dequantize = dequantize;
   k.dot = dot;
   return k;
 }
 
-QuantKernels iq2_xs_lane_quantizers() { return grid_quantizers<Iq2xs, RowKernels::kLanes>(); }
+QuantKernels iq2_xs_lane_quantizers() { return Rows::quantizers<RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

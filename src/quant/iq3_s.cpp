@@ -102,16 +102,8 @@ void encode(const GridBlock& b, BlockIq3s& x) {
   for (int g = 0; g < 32; ++g) x.signs[g] = b.signs[static_cast<size_t>(g)];
 }
 
-struct Iq3s {
-  using Block = BlockIq3s;
-  static constexpr GridFormat kGrid{
-      Codebook::kIq3s, iq3::kIq3sMagnitudes, 32, false, 0.5f, 2.0f, 3};
-  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
-    kernels::quantize_block(x, qw, y, isa);
-  }
-  static GridBlock decode(const Block& x) { return kernels::decode(x); }
-  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
-};
+constexpr GridFormat kGrid{Codebook::kIq3s, iq3::kIq3sMagnitudes, 32, false, 0.5f, 2.0f, 3};
+using Rows = GridRows<BlockIq3s, kGrid, quantize_block, decode, encode>;
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq3s*>(src);
@@ -158,12 +150,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq3_s_scalar() {
-  QuantKernels k = grid_quantizers<Iq3s, RowKernels::kScalar>();
+  QuantKernels k = Rows::quantizers<RowKernels::kScalar>();
   k.dequantize = dequantize;
   k.dot = dot;
   return k;
 }
 
-QuantKernels iq3_s_lane_quantizers() { return grid_quantizers<Iq3s, RowKernels::kLanes>(); }
+QuantKernels iq3_s_lane_quantizers() { return Rows::quantizers<RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels

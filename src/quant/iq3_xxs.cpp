@@ -100,16 +100,8 @@ void encode(const GridBlock& b, BlockIq3xxs& x) {
   }
 }
 
-struct Iq3xxs {
-  using Block = BlockIq3xxs;
-  static constexpr GridFormat kGrid{
-      Codebook::kIq3xxs, iq3::kIq3xxsMagnitudes, 32, true, 0.5f, 0.5f, 3};
-  static void quantize_block(const float* x, const float* qw, Block& y, ScanIsa isa) {
-    kernels::quantize_block(x, qw, y, isa);
-  }
-  static GridBlock decode(const Block& x) { return kernels::decode(x); }
-  static void encode(const GridBlock& b, Block& x) { kernels::encode(b, x); }
-};
+constexpr GridFormat kGrid{Codebook::kIq3xxs, iq3::kIq3xxsMagnitudes, 32, true, 0.5f, 0.5f, 3};
+using Rows = GridRows<BlockIq3xxs, kGrid, quantize_block, decode, encode>;
 
 void dequantize(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockIq3xxs*>(src);
@@ -157,12 +149,12 @@ float dot(const void* weights, const void* activations, int64_t n) {
 }  // namespace
 
 QuantKernels iq3_xxs_scalar() {
-  QuantKernels k = grid_quantizers<Iq3xxs, RowKernels::kScalar>();
+  QuantKernels k = Rows::quantizers<RowKernels::kScalar>();
   k.dequantize = dequantize;
   k.dot = dot;
   return k;
 }
 
-QuantKernels iq3_xxs_lane_quantizers() { return grid_quantizers<Iq3xxs, RowKernels::kLanes>(); }
+QuantKernels iq3_xxs_lane_quantizers() { return Rows::quantizers<RowKernels::kLanes>(); }
 
 }  // namespace qmix::kernels
