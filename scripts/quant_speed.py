@@ -4,9 +4,10 @@ ggml's algorithm run the way ggml's C runs it (our scalar reference path, QMIX_F
 plain and with an imatrix, one thread, from bench/quant_bench.
 
 The two sides run in alternating processes (the scalar baseline needs QMIX_FORCE_SCALAR, which
-is per process), `--rounds` times each; every row keeps its fastest CPU time, which is the
-least disturbed by other load on the machine. Prints a markdown table: MB/s of f32 input and
-ours / ggml's speed.
+is per process), one type per process (scalar rows measured after AVX-512-heavy ones in the
+same process came out up to 25 % slower), `--rounds` times each; every row keeps its fastest
+CPU time, which is the least disturbed by other load on the machine. Prints a markdown table:
+MB/s of f32 input and ours / ggml's speed. `--ours-env QMIX_NO_AVX512=1` times our AVX2 path.
 
   scripts/quant_speed.py [--bench build/bench/quant_bench] [--rounds 5] [--types iq2_s,q4_K]
 """
@@ -31,16 +32,21 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--min-time", default="0.05")
     ap.add_argument("--types", default="")
+    ap.add_argument("--ours-env", action="append", default=[], help="NAME=VALUE for our side")
     a = ap.parse_args()
-    types = a.types.split(",") if a.types else None
-    pattern = "^quantize/" + (f"({'|'.join(map(re.escape, types))})/" if types else "")
+    ours_env = dict(e.split("=", 1) for e in a.ours_env)
+    names = a.types.split(",") if a.types else []
+    if not names:  # every type with a quantize row, in the table's order
+        listed = subprocess.run([a.bench, "--benchmark_list_tests"], check=True,
+                                capture_output=True, text=True).stdout.split()
+        names = list(dict.fromkeys(n.split("/")[1] for n in listed if n.startswith("quantize/")))
     best_ours, best_ref = {}, {}
     for _ in range(a.rounds):
-        for env, best in (({}, best_ours), ({"QMIX_FORCE_SCALAR": "1"}, best_ref)):
-            for name, mbs in run(a.bench, env, pattern, a.min_time).items():
-                best[name] = max(best.get(name, 0), mbs)
-    names = sorted({n.split("/")[1] for n in best_ref}, key=lambda t: list(best_ref).index(
-        next(n for n in best_ref if n.split("/")[1] == t)))
+        for t in names:
+            pattern = f"^quantize/{re.escape(t)}/"
+            for env, best in ((ours_env, best_ours), ({"QMIX_FORCE_SCALAR": "1"}, best_ref)):
+                for name, mbs in run(a.bench, env, pattern, a.min_time).items():
+                    best[name] = max(best.get(name, 0), mbs)
     print("| type | ours plain | ggml plain | ours/ggml | ours imatrix | ggml imatrix | ours/ggml |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     for t in names:
