@@ -46,14 +46,13 @@ __m256 candidate_errors(const float* x, const float* w, const Format& f, __m256 
   const __m256 top = _mm256_set1_ps(static_cast<float>(f.max_level));
   __m256 error = zero;
   for (int i = 0; i < f.sub_block; ++i) {
-    const __m256 xv = _mm256_set1_ps(x[i]);
-    __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(xv, shift), inverse), bias);
+    const __m256 shifted = _mm256_add_ps(_mm256_set1_ps(x[i]), shift);
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(shifted, inverse), bias);
     v = _mm256_min_ps(_mm256_max_ps(v, zero), top);  // NaN → 0, as the scalar loop
     const __m256 l = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256 value = kAffine ? _mm256_sub_ps(_mm256_mul_ps(dl, l), ml)
-                                 : _mm256_mul_ps(dl, _mm256_sub_ps(l, bias));
-    const __m256 diff = _mm256_sub_ps(xv, value);
-    error = _mm256_add_ps(error, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(w[i]), diff), diff));
+    // (x + ml) - dl * (level - bias), fused as the scalar loop's std::fma.
+    const __m256 diff = _mm256_fnmadd_ps(dl, kAffine ? l : _mm256_sub_ps(l, bias), shifted);
+    error = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(w[i]), diff), diff, error);
   }
   return error;
 }

@@ -28,14 +28,13 @@ __m512 candidate_errors(const float* x, const float* w, const Format& f, __m512 
   const __m512 top = _mm512_set1_ps(static_cast<float>(f.max_level));
   __m512 error = zero;
   for (int i = 0; i < f.sub_block; ++i) {
-    const __m512 xv = _mm512_set1_ps(x[i]);
-    __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(xv, shift), inverse), bias);
+    const __m512 shifted = _mm512_add_ps(_mm512_set1_ps(x[i]), shift);
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(shifted, inverse), bias);
     v = min_ps(max_ps(v, zero), top);  // NaN → 0, as the scalar loop
     const __m512 l = round_ps(v);
-    const __m512 value = kAffine ? _mm512_sub_ps(_mm512_mul_ps(dl, l), ml)
-                                 : _mm512_mul_ps(dl, _mm512_sub_ps(l, bias));
-    const __m512 diff = _mm512_sub_ps(xv, value);
-    error = _mm512_add_ps(error, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(w[i]), diff), diff));
+    // (x + ml) - dl * (level - bias), fused as the scalar loop's std::fma.
+    const __m512 diff = _mm512_fnmadd_ps(dl, kAffine ? l : _mm512_sub_ps(l, bias), shifted);
+    error = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(w[i]), diff), diff, error);
   }
   return error;
 }

@@ -217,12 +217,12 @@ float candidate_error(const float* x, const float* w, const Format& f, float dl,
   const float bias = static_cast<float>(f.bias), top = static_cast<float>(f.max_level);
   float error = 0;
   for (int i = 0; i < f.sub_block; ++i) {
-    const float v = std::min(std::max(0.f, (x[i] + shift) * inverse + bias), top);  // NaN → 0
+    const float shifted = x[i] + shift;
+    const float v = std::min(std::max(0.f, shifted * inverse + bias), top);  // NaN → 0
     const int l = scale_fit::nearest_int(v);
-    const float value =
-        kAffine ? dl * static_cast<float>(l) - ml : dl * static_cast<float>(l - f.bias);
-    const float diff = x[i] - value;
-    error += w[i] * diff * diff;
+    // x - value = (x + ml) - dl * q with q = level - bias: one fused step, as the lanes take it.
+    const float diff = std::fma(-dl, static_cast<float>(l - f.bias), shifted);
+    error = std::fma(w[i] * diff, diff, error);
   }
   return error;
 }
