@@ -69,12 +69,14 @@ ScanBest scan_codes(const LevelTables& t, std::span<const uint16_t> codes, FlipS
 ScanBest scan_codes_avx2(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips);
 ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips);
 
-// ggml's neighbour choice (iq2_search.cpp) in one AVX-512 call: the position in `codes` of the
-// first candidate with the smallest Σ waux (scale (2 level + 1) - xval)², each term computed as
+// ggml's neighbour choice (iq2_search.cpp) in one AVX-512 or AVX2 call: the position in `codes` of
+// the first candidate with the smallest Σ waux (scale (2 level + 1) - xval)², each term computed as
 // ggml's loop computes it and summed in its order, so the position is ggml's. `codes` must be
 // readable 15 entries past its end (Lattice pads its neighbour lists so).
 int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float* waux, float scale,
                              std::span<const uint16_t> codes);
+int nearest_candidate_avx2(LatticeShape shape, const float* xval, const float* waux, float scale,
+                           std::span<const uint16_t> codes);
 
 // ggml's rounding of n values (a multiple of 16) to levels at inverse scale id:
 // clamp(nearest_int(0.5 (id x - 1)), 0, max_level), the same float steps on every isa.

@@ -94,7 +94,79 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
   return best;
 }
 
+// Which element and which q = 2 level + 1 each of the 32 table entries holds (entry stride*j +
+// level: a register holds one element of a group of 4, two of a group of 8).
+template <int kStride>
+struct TableLayout {
+  alignas(32) int32_t element[4][8];
+  alignas(32) float q[4][8];
+  constexpr TableLayout() : element{}, q{} {
+    for (int i = 0; i < 32; ++i) {
+      element[i / 8][i % 8] = i / kStride;
+      q[i / 8][i % 8] = static_cast<float>(2 * (i % kStride) + 1);
+    }
+  }
+};
+
+// ggml's neighbour choice with its terms tabulated in four registers.
+template <int kSize, int kBits>
+int nearest(const float* xval, const float* waux, float scale, std::span<const uint16_t> codes) {
+  constexpr int kStride = 32 / kSize;
+  constexpr int kMask = (1 << kBits) - 1;
+  __m256 x, w;
+  if constexpr (kSize == 8) {
+    x = _mm256_loadu_ps(xval);
+    w = _mm256_loadu_ps(waux);
+  } else {
+    x = _mm256_set_m128(_mm_setzero_ps(), _mm_loadu_ps(xval));
+    w = _mm256_set_m128(_mm_setzero_ps(), _mm_loadu_ps(waux));
+  }
+  static constexpr TableLayout<kStride> kLayout{};
+  __m256 table[4];
+  for (int r = 0; r < 4; ++r) {
+    const __m256i e = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLayout.element[r]));
+    const __m256 diff =
+        _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(scale), _mm256_load_ps(kLayout.q[r])),
+                      _mm256_permutevar8x32_ps(x, e));
+    table[r] = _mm256_mul_ps(_mm256_mul_ps(_mm256_permutevar8x32_ps(w, e), diff), diff);
+  }
+  Lane8 best;
+  __m256i position = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lane = position;
+  const size_t n = codes.size();
+  for (size_t k = 0; k < n; k += 8) {  // the codes are readable past their end
+    const __m256i code =
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes.data() + k)));
+    __m256 d2 = _mm256_setzero_ps();
+    for (int j = 0; j < kSize; ++j) {
+      __m256i entry =
+          _mm256_and_si256(_mm256_srli_epi32(code, kBits * j), _mm256_set1_epi32(kMask));
+      if constexpr (kStride < 8)
+        entry = _mm256_or_si256(entry, _mm256_set1_epi32((kStride * j) % 8));
+      const __m256 term = _mm256_permutevar8x32_ps(table[kStride * j / 8], entry);
+      d2 = j == 0 ? term : _mm256_add_ps(d2, term);
+    }
+    if (n - k < 8) {  // lanes past the end never win
+      const __m256 past = _mm256_castsi256_ps(
+          _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(static_cast<int>(n - k) - 1)));
+      d2 = _mm256_blendv_ps(d2, _mm256_set1_ps(FLT_MAX), past);
+    }
+    best.take_smaller(d2, position);
+    position = _mm256_add_epi32(position, _mm256_set1_epi32(8));
+  }
+  int at = 0;
+  float value = 0;
+  best.reduce(at, value);
+  return at;
+}
+
 }  // namespace
+
+int nearest_candidate_avx2(LatticeShape shape, const float* xval, const float* waux, float scale,
+                           std::span<const uint16_t> codes) {
+  return shape.group_size == 8 ? nearest<8, 2>(xval, waux, scale, codes)
+                               : nearest<4, 3>(xval, waux, scale, codes);
+}
 
 void round_levels_avx2(const float* x, int n, float id, int max_level, int8_t* L) {
   const __m256 vid = _mm256_set1_ps(id);

@@ -38,45 +38,23 @@ void place_on_best_neighbour(const Lattice& lattice, uint16_t code, const float*
   std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(size));
 }
 
-// The same choice in lanes: ggml's terms waux * diff * diff tabulated per element and level
-// (the same float operations, so the same values), summed in ggml's order by scan_codes.
-void place_on_best_neighbour_lanes(const Lattice& lattice, uint16_t code, const float* xval,
-                                   const float* waux, float scale, int8_t* L, ScanIsa isa) {
-  LevelTables t(lattice.shape());
-  const int levels = lattice.max_level() + 1;
-  for (int i = 0; i < lattice.group_size(); ++i) {
-    float term[8];
-    for (int l = 0; l < levels; ++l) {
-      const float q = static_cast<float>(2 * l + 1);
-      const float diff = scale * q - xval[i];
-      term[l] = waux[i] * diff * diff;
-    }
-    t.set(t.cost, i, term, levels);
-  }
-  const int at = scan_codes(t, lattice.neighbour_codes(code), FlipSearch::kNone, isa).natural;
-  const int best = lattice.neighbours(code)[static_cast<size_t>(at)];
-  std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(lattice.group_size()));
-}
-
 // Moves a group's rounded levels L to its best neighbour if they are not a grid point (ggml's
 // choice on every isa). Returns whether they were one.
 bool settle_group(const Lattice& lattice, float scale, const float* xval, const float* waux,
                   int8_t* L, ScanIsa isa) {
   const uint16_t code = lattice.code_of(L);
   if (lattice.index_of(code) >= 0) return true;
-  // The scalar path stays ggml's loop: it is what the reference's speed is measured by. With
-  // AVX2 short lists take it too: tabulating the terms costs more than the few candidates.
-  constexpr size_t kShortList = 16;
-  if (isa == ScanIsa::kAvx512) {
-    const int at =
-        nearest_candidate_avx512(lattice.shape(), xval, waux, scale, lattice.neighbour_codes(code));
-    const int best = lattice.neighbours(code)[static_cast<size_t>(at)];
-    std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(lattice.group_size()));
-  } else if (isa == ScanIsa::kScalar || lattice.neighbours(code).size() <= kShortList) {
+  // The scalar path stays ggml's loop: it is what the reference's speed is measured by.
+  if (isa == ScanIsa::kScalar) {
     place_on_best_neighbour(lattice, code, xval, waux, scale, L);
-  } else {
-    place_on_best_neighbour_lanes(lattice, code, xval, waux, scale, L, isa);
+    return false;
   }
+  const std::span<const uint16_t> codes = lattice.neighbour_codes(code);
+  const int at = isa == ScanIsa::kAvx512
+                     ? nearest_candidate_avx512(lattice.shape(), xval, waux, scale, codes)
+                     : nearest_candidate_avx2(lattice.shape(), xval, waux, scale, codes);
+  const int best = lattice.neighbours(code)[static_cast<size_t>(at)];
+  std::memcpy(L, lattice.levels(best).data(), static_cast<size_t>(lattice.group_size()));
   return false;
 }
 

@@ -81,10 +81,10 @@ TEST(Iq2Scan, LanesPickTheScalarCandidates) {
   }
 }
 
-// ggml's neighbour choice in one AVX-512 call against the scalar scan of the same terms
+// ggml's neighbour choice in one AVX2 or AVX-512 call against the scalar scan of the same terms
 // (waux * diff * diff, summed element by element as ggml's loop does).
 TEST(Iq2Scan, NearestCandidateIsGgmlsChoice) {
-  if (!cpu_features().use_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (lane_isas().empty()) GTEST_SKIP() << "no AVX2 on this CPU (or QMIX_FORCE_SCALAR is set)";
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> value(0.f, 1.f);
   for (const LatticeShape shape : {iq2::kShape8x2, iq2::kShape4x3}) {
@@ -114,9 +114,13 @@ TEST(Iq2Scan, NearestCandidateIsGgmlsChoice) {
         }
         t.set(t.cost, i, term, levels);
       }
-      EXPECT_EQ(iq2::nearest_candidate_avx512(shape, xval, waux, scale, list),
-                iq2::scan_codes(t, list, FlipSearch::kNone, ScanIsa::kScalar).natural)
-          << "trial " << trial;
+      const int ggml = iq2::scan_codes(t, list, FlipSearch::kNone, ScanIsa::kScalar).natural;
+      EXPECT_EQ(iq2::nearest_candidate_avx2(shape, xval, waux, scale, list), ggml)
+          << "AVX2, trial " << trial;
+      if (cpu_features().use_avx512()) {
+        EXPECT_EQ(iq2::nearest_candidate_avx512(shape, xval, waux, scale, list), ggml)
+            << "AVX-512, trial " << trial;
+      }
     }
   }
 }
