@@ -16,7 +16,7 @@ struct Lane8 {
 
   void take_smaller(__m256 v, __m256i at) {
     const __m256 smaller = _mm256_cmp_ps(v, value, _CMP_LT_OQ);
-    value = _mm256_blendv_ps(value, v, smaller);
+    value = _mm256_min_ps(v, value);  // v < value ? v : value, as the blend by `smaller`
     position = _mm256_castps_si256(
         _mm256_blendv_ps(_mm256_castsi256_ps(position), _mm256_castsi256_ps(at), smaller));
   }
