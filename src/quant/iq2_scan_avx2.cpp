@@ -94,20 +94,6 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
   return best;
 }
 
-// Which element and which q = 2 level + 1 each of the 32 table entries holds (entry stride*j +
-// level: a register holds one element of a group of 4, two of a group of 8).
-template <int kStride>
-struct TableLayout {
-  alignas(32) int32_t element[4][8];
-  alignas(32) float q[4][8];
-  constexpr TableLayout() : element{}, q{} {
-    for (int i = 0; i < 32; ++i) {
-      element[i / 8][i % 8] = i / kStride;
-      q[i / 8][i % 8] = static_cast<float>(2 * (i % kStride) + 1);
-    }
-  }
-};
-
 // ggml's neighbour choice with its terms tabulated in four registers.
 template <int kSize, int kBits>
 int nearest(const float* xval, const float* waux, float scale, std::span<const uint16_t> codes) {
@@ -121,7 +107,7 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
     x = _mm256_set_m128(_mm_setzero_ps(), _mm_loadu_ps(xval));
     w = _mm256_set_m128(_mm_setzero_ps(), _mm_loadu_ps(waux));
   }
-  static constexpr TableLayout<kStride> kLayout{};
+  static constexpr lanes::TermTableLayout<kStride, 8> kLayout{};
   __m256 table[4];
   for (int r = 0; r < 4; ++r) {
     const __m256i e = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLayout.element[r]));

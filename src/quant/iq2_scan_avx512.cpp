@@ -98,19 +98,6 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
   return best;
 }
 
-// Which element and which q = 2 level + 1 each of the 32 table entries holds.
-template <int kStride>
-struct TableLayout {
-  alignas(64) int32_t element[2][16];
-  alignas(64) float q[2][16];
-  constexpr TableLayout() : element{}, q{} {
-    for (int i = 0; i < 32; ++i) {
-      element[i / 16][i % 16] = i / kStride;
-      q[i / 16][i % 16] = static_cast<float>(2 * (i % kStride) + 1);
-    }
-  }
-};
-
 // ggml's neighbour choice with its terms tabulated in two registers: entry stride*j + level of
 // the 32 is element j's term at that level (stride 4 for groups of 8, 8 for groups of 4).
 template <int kSize, int kBits>
@@ -120,7 +107,7 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
   const auto element_mask = static_cast<__mmask16>((1u << kSize) - 1);
   const __m512 x = _mm512_maskz_loadu_ps(element_mask, xval);
   const __m512 w = _mm512_maskz_loadu_ps(element_mask, waux);
-  static constexpr TableLayout<kStride> kLayout{};
+  static constexpr lanes::TermTableLayout<kStride, 16> kLayout{};
   __m512 table[2];
   for (int half = 0; half < 2; ++half) {
     const __m512i e = _mm512_load_si512(kLayout.element[half]);
