@@ -41,6 +41,13 @@ void measure_candidates_avx2(const float* x, const float* w, const Format& f, co
 void measure_candidates_avx512(const float* x, const float* w, const Format& f, const float* dl,
                                const float* ml, int count, float* error);
 
+// The scan's choice among measured candidates: the first index whose error is less than every
+// error before it, i.e. what `for c: if (error[c] < error[best]) best = c` from best = 0 gives
+// (a NaN never wins and, at index 0, is never beaten). The AVX-512 version finds the same index
+// with a vector minimum; error must be padded as for the candidate kernels.
+int first_least(const float* error, int count);
+int first_least_avx512(const float* error, int count);
+
 // Weighted sums of a sub-block's values against its levels (q = level - bias): Σw, Σwq, Σwq²,
 // Σwx, Σwxq, for the search's least-squares centres. Float, element k of each 8 adding into
 // partial sum k, the partial sums combined in double in order (combine_level_sums): they only

@@ -53,4 +53,32 @@ void measure_candidates_avx512(const float* x, const float* w, const Format& f, 
   if (c < count) measure_candidates_avx2(x, w, f, dl + c, ml + c, count - c, error + c);
 }
 
+int first_least_avx512(const float* error, int count) {
+  const float start = error[0];
+  if (count <= 1 || !(start == start)) return 0;
+  // NaNs never win: they count as +inf, as do the lanes past count (never read).
+  const __m512 inf = _mm512_set1_ps(__builtin_inff());
+  const auto lanes_at = [count](int c) {
+    const int left = count - c;
+    return left >= kCandidateLanesAvx512 ? kAll : static_cast<__mmask16>((1u << left) - 1);
+  };
+  __m512 least = inf;
+  for (int c = 0; c < count; c += kCandidateLanesAvx512) {
+    const __m512 e = _mm512_mask_loadu_ps(inf, lanes_at(c), error + c);
+    least = _mm512_mask_min_ps(least, _mm512_cmp_ps_mask(e, e, _CMP_ORD_Q), least, e);
+  }
+  alignas(64) float lane[kCandidateLanesAvx512];
+  _mm512_store_ps(lane, least);  // (GCC 12's reduce intrinsic trips maybe-uninitialized)
+  float m = lane[0];
+  for (const float v : lane) m = v < m ? v : m;
+  if (!(m < start)) return 0;
+  const __m512 target = _mm512_set1_ps(m);
+  for (int c = 0; c < count; c += kCandidateLanesAvx512) {
+    const __m512 e = _mm512_mask_loadu_ps(inf, lanes_at(c), error + c);
+    const __mmask16 hit = _mm512_cmp_ps_mask(e, target, _CMP_EQ_OQ);
+    if (hit != 0) return c + __builtin_ctz(hit);
+  }
+  return 0;  // not reached: m is one of the errors
+}
+
 }  // namespace qmix::kquant

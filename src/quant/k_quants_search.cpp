@@ -85,18 +85,20 @@ struct SearchKernels {
   MeasureFn measure;
   MeasureCandidatesFn candidates;
   LevelSumsFn level_sums;
+  int (*first_least)(const float* error, int count);
 };
 
 SearchKernels search_kernels(SearchIsa isa) {
   switch (isa) {
     case SearchIsa::kAvx512:
-      return {measure_sub_block_avx2, measure_candidates_avx512, level_sums_avx2};
+      return {measure_sub_block_avx2, measure_candidates_avx512, level_sums_avx2,
+              first_least_avx512};
     case SearchIsa::kAvx2:
-      return {measure_sub_block_avx2, measure_candidates_avx2, level_sums_avx2};
+      return {measure_sub_block_avx2, measure_candidates_avx2, level_sums_avx2, first_least};
     case SearchIsa::kScalar:
       break;
   }
-  return {measure_sub_block, measure_candidates, level_sums};
+  return {measure_sub_block, measure_candidates, level_sums, first_least};
 }
 
 // Candidate (scale, min) pairs of one scan and their values as dequantize combines them:
@@ -138,13 +140,6 @@ struct CandidateGrid {
     if (c == 0) return current;
     return {first.scale + (c - 1) / columns, first.min + (c - 1) % columns};
   }
-  // The first candidate with the least error (a sequential scan's winner).
-  int winner() const {
-    int best = 0;
-    for (int c = 1; c < count; ++c)
-      if (error[c] < error[best]) best = c;
-    return best;
-  }
 };
 
 // Best integer scale/min and levels of sub-block j at the super-block's current d, dmin: tries
@@ -177,7 +172,7 @@ void refine_sub_block(const SearchKernels& k, const float* x, const float* w, co
                            f.affine() ? (wide ? scan_radius(f, min_center) : 1) : 0};
     grid.fill(f, d, dmin, best, middle, radius);
     k.candidates(x, w, f, grid.dl, grid.ml, grid.count, grid.error);
-    const int winner = grid.winner();
+    const int winner = k.first_least(grid.error, grid.count);
     if (winner == 0) break;
     best = grid.at(winner);
     k.measure(x, w, f, grid.dl[winner], grid.ml[winner], level);
@@ -256,6 +251,13 @@ float measure_sub_block(const float* x, const float* w, const Format& f, float d
                         uint8_t* level) {
   return f.affine() ? measure_scalar<true>(x, w, f, dl, ml, level)
                     : measure_scalar<false>(x, w, f, dl, ml, level);
+}
+
+int first_least(const float* error, int count) {
+  int best = 0;
+  for (int c = 1; c < count; ++c)
+    if (error[c] < error[best]) best = c;
+  return best;
 }
 
 LevelSums level_sums(const float* x, const float* w, const Format& f, const uint8_t* level) {

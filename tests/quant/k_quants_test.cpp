@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -423,6 +424,26 @@ TEST(KQuants, CandidateKernelsAgreeBitForBit) {
     if (!cpu_features().use_avx512()) continue;
     measure_candidates_avx512(row.x.data(), row.imatrix.data(), f, dl, ml, kCount, avx512);
     ASSERT_EQ(std::memcmp(scalar, avx512, sizeof scalar), 0) << f.max_level;
+  }
+}
+
+// The AVX-512 choice among candidates is the sequential scan's: first strict minimum, NaNs never
+// win, ties keep the earlier index, a NaN at index 0 is never beaten.
+TEST(KQuants, FirstLeastAgreesWithTheSequentialScan) {
+  if (!cpu_features().use_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  using namespace kquant;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> small(0, 6);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int count = 1 + trial % 70;
+    alignas(64) float error[96];
+    for (int c = 0; c < 96; ++c) error[c] = static_cast<float>(small(rng));  // many ties
+    for (int c = 0; c < count; ++c)
+      if (small(rng) == 0) error[c] = nan;
+    if (trial % 7 == 0) error[0] = nan;
+    if (trial % 11 == 0) error[count] = -1.f;  // past count: must be ignored
+    ASSERT_EQ(first_least(error, count), first_least_avx512(error, count)) << trial;
   }
 }
 
