@@ -209,11 +209,17 @@ double grid_block_error(const GridFormat& f, const float* x, const float* w, con
 void refine_grid_block(const GridFormat& f, const float* x, const float* w, GridBlock& block,
                        ScanIsa isa) {
   double error = grid_block_error(f, x, w, block);
+  // The sub-block scale each sign group was last searched at: step 1 depends only on it, so a
+  // later round whose scale for the group is unchanged would choose the same points again.
+  std::array<double, kValues / 8> searched_at;
+  searched_at.fill(-1);
   for (int round = 0; round < f.rounds; ++round) {
     GridBlock trial = block;
     for (int g = 0; g < kValues / 8; ++g) {
       const double s = sub_scale(f, trial, 8 * g / f.sub_size);
-      if (s > 0) best_sign_group(f, x + 8 * g, w + 8 * g, s, g, trial, isa);
+      if (!(s > 0) || s == searched_at[static_cast<size_t>(g)]) continue;
+      best_sign_group(f, x + 8 * g, w + 8 * g, s, g, trial, isa);
+      searched_at[static_cast<size_t>(g)] = s;
     }
     const UnitValues u = unit_values(f, trial);
     const SubMoments m = sub_moments(f, x, w, u);
