@@ -52,12 +52,15 @@ std::array<Table16<kBits>, kSize> tables(const float (&t)[8][16]) {
   (std::make_index_sequence<kSize>());
 }
 
-template <int kSize, int kBits>
-ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips) {
+// The flips are a template argument: without them the loop keeps fewer tables in registers and
+// has no branch.
+template <int kSize, int kBits, FlipSearch kFlips>
+ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes) {
+  constexpr FlipSearch flips = kFlips;
   std::array<Table16<kBits>, kSize> cost = tables<kSize, kBits>(t.cost);
   std::array<Table16<kBits>, kSize> flip{};
   if (flips == FlipSearch::kCheapestFlip) flip = tables<kSize, kBits>(t.flip);
-  const bool with_flips = flips == FlipSearch::kCheapestFlip;
+  constexpr bool with_flips = flips == FlipSearch::kCheapestFlip;
   Lane8 natural, flipped;
   __m256i position = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const size_t n = codes.size();
@@ -75,7 +78,7 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
     for (int j = 1; j < kSize; ++j) {
       const __m256i level = _mm256_srli_epi32(code, kBits * j);
       c = _mm256_add_ps(c, cost[static_cast<size_t>(j)][level]);
-      if (with_flips) p = _mm256_min_ps(flip[static_cast<size_t>(j)][level], p);
+      if constexpr (with_flips) p = _mm256_min_ps(flip[static_cast<size_t>(j)][level], p);
     }
     if (n - k < 8) {  // lanes past the end never win
       const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -85,12 +88,12 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
       p = _mm256_blendv_ps(p, _mm256_set1_ps(FLT_MAX), past);
     }
     natural.take_smaller(c, position);
-    if (with_flips) flipped.take_smaller(_mm256_add_ps(c, p), position);
+    if constexpr (with_flips) flipped.take_smaller(_mm256_add_ps(c, p), position);
     position = _mm256_add_epi32(position, _mm256_set1_epi32(8));
   }
   ScanBest best;
   natural.reduce(best.natural, best.natural_cost);
-  if (with_flips) flipped.reduce(best.flipped, best.flipped_cost);
+  if constexpr (with_flips) flipped.reduce(best.flipped, best.flipped_cost);
   return best;
 }
 
@@ -146,6 +149,12 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
   return at;
 }
 
+template <FlipSearch kFlips>
+ScanBest scan_shape(const LevelTables& t, std::span<const uint16_t> codes) {
+  if (t.field_bits == 4) return scan<4, 4, kFlips>(t, codes);
+  return t.fields == 8 ? scan<8, 2, kFlips>(t, codes) : scan<4, 3, kFlips>(t, codes);
+}
+
 }  // namespace
 
 int nearest_candidate_avx2(LatticeShape shape, const float* xval, const float* waux, float scale,
@@ -171,8 +180,8 @@ void round_levels_avx2(const float* x, int n, float id, int max_level, int8_t* L
 }
 
 ScanBest scan_codes_avx2(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips) {
-  if (t.field_bits == 4) return scan<4, 4>(t, codes, flips);
-  return t.fields == 8 ? scan<8, 2>(t, codes, flips) : scan<4, 3>(t, codes, flips);
+  if (flips == FlipSearch::kCheapestFlip) return scan_shape<FlipSearch::kCheapestFlip>(t, codes);
+  return scan_shape<FlipSearch::kNone>(t, codes);
 }
 
 }  // namespace qmix::iq2

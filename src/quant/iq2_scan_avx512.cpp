@@ -59,14 +59,17 @@ struct Lane16 {
   }
 };
 
-template <int kSize, int kBits>
-ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch flips) {
+// The flips are a template argument: without them the loop keeps fewer tables in registers and
+// has no branch.
+template <int kSize, int kBits, FlipSearch kFlips>
+ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes) {
+  constexpr FlipSearch flips = kFlips;
   __m512 cost[kSize], flip[kSize];
   for (int j = 0; j < kSize; ++j) {
     cost[j] = _mm512_load_ps(t.cost[j]);
     flip[j] = flips == FlipSearch::kNone ? _mm512_setzero_ps() : _mm512_load_ps(t.flip[j]);
   }
-  const bool with_flips = flips == FlipSearch::kCheapestFlip;
+  constexpr bool with_flips = flips == FlipSearch::kCheapestFlip;
   Lane16 natural, flipped;
   __m512i position = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const size_t n = codes.size();
@@ -86,15 +89,15 @@ ScanBest scan(const LevelTables& t, std::span<const uint16_t> codes, FlipSearch 
     for (int j = 1; j < kSize; ++j) {
       const __m512i level = shift_right(code, kBits * j);
       c = _mm512_add_ps(c, permute(level, cost[j]));
-      if (with_flips) p = _mm512_maskz_min_ps(kAll, permute(level, flip[j]), p);
+      if constexpr (with_flips) p = _mm512_maskz_min_ps(kAll, permute(level, flip[j]), p);
     }
     natural.take_smaller(c, position, valid);
-    if (with_flips) flipped.take_smaller(_mm512_add_ps(c, p), position, valid);
+    if constexpr (with_flips) flipped.take_smaller(_mm512_add_ps(c, p), position, valid);
     position = _mm512_add_epi32(position, _mm512_set1_epi32(16));
   }
   ScanBest best;
   natural.reduce(best.natural, best.natural_cost);
-  if (with_flips) flipped.reduce(best.flipped, best.flipped_cost);
+  if constexpr (with_flips) flipped.reduce(best.flipped, best.flipped_cost);
   return best;
 }
 
@@ -150,6 +153,12 @@ int nearest(const float* xval, const float* waux, float scale, std::span<const u
                                                            : 0;
 }
 
+template <FlipSearch kFlips>
+ScanBest scan_shape(const LevelTables& t, std::span<const uint16_t> codes) {
+  if (t.field_bits == 4) return scan<4, 4, kFlips>(t, codes);
+  return t.fields == 8 ? scan<8, 2, kFlips>(t, codes) : scan<4, 3, kFlips>(t, codes);
+}
+
 }  // namespace
 
 void round_levels_avx512(const float* x, int n, float id, int max_level, int8_t* L) {
@@ -175,8 +184,8 @@ int nearest_candidate_avx512(LatticeShape shape, const float* xval, const float*
 
 ScanBest scan_codes_avx512(const LevelTables& t, std::span<const uint16_t> codes,
                            FlipSearch flips) {
-  if (t.field_bits == 4) return scan<4, 4>(t, codes, flips);
-  return t.fields == 8 ? scan<8, 2>(t, codes, flips) : scan<4, 3>(t, codes, flips);
+  if (flips == FlipSearch::kCheapestFlip) return scan_shape<FlipSearch::kCheapestFlip>(t, codes);
+  return scan_shape<FlipSearch::kNone>(t, codes);
 }
 
 }  // namespace qmix::iq2
