@@ -70,4 +70,8 @@ using LevelSumsFn = LevelSums (*)(const float* x, const float* w, const Format& 
 LevelSums level_sums(const float* x, const float* w, const Format& f, const uint8_t* level);
 LevelSums level_sums_avx2(const float* x, const float* w, const Format& f, const uint8_t* level);
 
+// requantize() for a symmetric format (f.affine() false), eight values per AVX2 pass with the
+// scalar loop's float steps: the same levels.
+void requantize_symmetric_avx2(const float* x, const Format& f, SuperBlock& s);
+
 }  // namespace qmix::kquant

@@ -94,4 +94,27 @@ LevelSums level_sums_avx2(const float* x, const float* w, const Format& f, const
   return combine_level_sums(lanes);
 }
 
+void requantize_symmetric_avx2(const float* x, const Format& f, SuperBlock& s) {
+  const float d = fp16_to_fp32(s.d);
+  const __m256i lo = _mm256_set1_epi32(-f.bias), hi = _mm256_set1_epi32(f.max_level - f.bias);
+  for (int j = 0; j < f.sub_blocks(); ++j) {
+    const float dl = d * static_cast<float>(s.scale[j]);
+    if (dl == 0) continue;
+    const __m256 vdl = _mm256_set1_ps(dl);
+    for (int i = j * f.sub_block; i < (j + 1) * f.sub_block; i += kMeasureLanes) {
+      // scale_fit::nearest_int's trick (add 1.5 * 2^23, keep the mantissa), as the scalar loop.
+      const __m256 shifted =
+          _mm256_add_ps(_mm256_div_ps(_mm256_loadu_ps(x + i), vdl), _mm256_set1_ps(12582912.f));
+      __m256i l = _mm256_sub_epi32(
+          _mm256_and_si256(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x007fffff)),
+          _mm256_set1_epi32(0x00400000));
+      l = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(l, lo), hi),
+                           _mm256_set1_epi32(f.bias));
+      const __m128i l16 =
+          _mm_packs_epi32(_mm256_castsi256_si128(l), _mm256_extracti128_si256(l, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(s.level + i), _mm_packus_epi16(l16, l16));
+    }
+  }
+}
+
 }  // namespace qmix::kquant

@@ -379,4 +379,15 @@ float fit_symmetric_moves(const float* x, int n, int nmax, uint8_t* levels) {
   return s.suml2 > 0.0f ? s.sumlx / s.suml2 : 0.0f;
 }
 
+void fit_symmetric_moves_groups(const float* x, int groups, int n, int nmax, float* scales,
+                                uint8_t* levels, FitIsa isa) {
+  int g = 0;
+  if (isa != FitIsa::kScalar && n <= lanes::kMaxValues)
+    for (int pass = 2 * lanes::kMovesGroups; pass >= lanes::kMovesGroups;
+         pass -= lanes::kMovesGroups)
+      for (; g + pass <= groups; g += pass)
+        lanes::symmetric_moves_avx2(x + g * n, pass, n, nmax, scales + g, levels + g * n);
+  for (; g < groups; ++g) scales[g] = fit_symmetric_moves(x + g * n, n, nmax, levels + g * n);
+}
+
 }  // namespace qmix::scale_fit

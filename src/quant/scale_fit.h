@@ -71,6 +71,10 @@ float fit_positive(const float* x, const float* w, int n, int nmax, uint8_t* lev
 // x ≈ d * (L[i] - nmax) with weights x^2: ggml's make_q3_quants with rmse: round at
 // -nmax/max, then up to five rounds of moving single levels while that improves the fit.
 float fit_symmetric_moves(const float* x, int n, int nmax, uint8_t* levels);
+// fit_symmetric_moves on `groups` consecutive groups of n values, group g's result in
+// scales[g] and levels + g * n; the SIMD isas fit sixteen groups per pass (same bytes).
+void fit_symmetric_moves_groups(const float* x, int groups, int n, int nmax, float* scales,
+                                uint8_t* levels, FitIsa isa = default_fit_isa());
 
 // Index of the entry of the 16 ascending `values` nearest to x (ties go up), as ggml's
 // best_index_int8: compares 2x with the sum of neighbours, so the midpoints are exact.

@@ -2,6 +2,8 @@
 // scalar order (compiled without contraction), so each lane equals the scalar reference.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "quant/scale_fit_lanes.h"
 
 namespace qmix::scale_fit::lanes {
@@ -89,6 +91,105 @@ void symmetric_candidates_avx2(const float* x, const float* w, int n, int nmax,
   }
   store(out.sumlx, sumlx);
   store(out.suml2, suml2);
+}
+
+namespace {
+
+// Banks of eight lanes run in one loop: each lane's chain of moves is sequential, so the other
+// banks' chains fill one bank's latency.
+template <int kBanks>
+void symmetric_moves(const float* x, int n, int nmax, float* scales, uint8_t* levels) {
+  constexpr int kGroups = kBanks * kLanes;
+  alignas(32) float xt[kMaxValues][kGroups];  // xt[i][g]: value i of group g
+  for (int g = 0; g < kGroups; ++g)
+    for (int i = 0; i < n; ++i) xt[i][g] = x[g * n + i];
+  const auto value = [&](int i, int h) { return _mm256_load_ps(xt[i] + kLanes * h); };
+  __m256 max[kBanks], amax[kBanks], sumlx[kBanks], suml2[kBanks];
+  for (int h = 0; h < kBanks; ++h) max[h] = amax[h] = sumlx[h] = suml2[h] = _mm256_setzero_ps();
+  for (int i = 0; i < n; ++i)
+    for (int h = 0; h < kBanks; ++h) {
+      const __m256 ax = _mm256_andnot_ps(set1(-0.f), value(i, h));
+      const __m256 larger = _mm256_cmp_ps(ax, amax[h], _CMP_GT_OQ);
+      amax[h] = _mm256_blendv_ps(amax[h], ax, larger);
+      max[h] = _mm256_blendv_ps(max[h], value(i, h), larger);
+    }
+  __m256i level[kMaxValues][kBanks];
+  for (int h = 0; h < kBanks; ++h) {
+    const __m256 iscale = _mm256_div_ps(set1(static_cast<float>(-nmax)), max[h]);
+    for (int i = 0; i < n; ++i) {
+      const __m256 xi = value(i, h);
+      level[i][h] = clamp_epi32(nearest(_mm256_mul_ps(iscale, xi)), -nmax, nmax - 1);
+      const __m256 w = _mm256_mul_ps(xi, xi), fl = _mm256_cvtepi32_ps(level[i][h]);
+      sumlx[h] = _mm256_add_ps(sumlx[h], _mm256_mul_ps(_mm256_mul_ps(w, xi), fl));
+      suml2[h] = _mm256_add_ps(suml2[h], _mm256_mul_ps(_mm256_mul_ps(w, fl), fl));
+    }
+  }
+  // move_levels' rounds; a lane whose round changed nothing would change nothing again, so
+  // running on until every lane of a bank is done gives each lane the scalar result.
+  bool active[kBanks];
+  std::fill(active, active + kBanks, true);
+  for (int round = 0; round < 5; ++round) {
+    __m256 changed[kBanks];
+    for (int h = 0; h < kBanks; ++h) changed[h] = _mm256_setzero_ps();
+    for (int i = 0; i < n; ++i)
+      for (int h = 0; h < kBanks; ++h) {
+        if (!active[h]) continue;
+        const __m256 xi = value(i, h);
+        const __m256 w = _mm256_mul_ps(xi, xi), wx = _mm256_mul_ps(w, xi);
+        const __m256 old = _mm256_cvtepi32_ps(level[i][h]);
+        __m256 slx = _mm256_sub_ps(sumlx[h], _mm256_mul_ps(wx, old));
+        __m256 sl2 = _mm256_sub_ps(suml2[h], _mm256_mul_ps(_mm256_mul_ps(w, old), old));
+        const __m256 positive = _mm256_cmp_ps(slx, _mm256_setzero_ps(), _CMP_GT_OQ);
+        const __m256i l =
+            clamp_epi32(nearest(_mm256_div_ps(_mm256_mul_ps(xi, sl2), slx)), -nmax, nmax - 1);
+        const __m256 moved =
+            _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, level[i][h])), positive);
+        const __m256 fl = _mm256_cvtepi32_ps(l);
+        slx = _mm256_add_ps(slx, _mm256_mul_ps(wx, fl));
+        sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(_mm256_mul_ps(w, fl), fl));
+        const __m256 better = _mm256_and_ps(
+            _mm256_cmp_ps(sl2, _mm256_setzero_ps(), _CMP_GT_OQ),
+            _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(slx, slx), suml2[h]),
+                          _mm256_mul_ps(_mm256_mul_ps(sumlx[h], sumlx[h]), sl2), _CMP_GT_OQ));
+        const __m256 take = _mm256_and_ps(moved, better);
+        level[i][h] = _mm256_castps_si256(
+            _mm256_blendv_ps(_mm256_castsi256_ps(level[i][h]), _mm256_castsi256_ps(l), take));
+        sumlx[h] = _mm256_blendv_ps(sumlx[h], slx, take);
+        suml2[h] = _mm256_blendv_ps(suml2[h], sl2, take);
+        changed[h] = _mm256_or_ps(changed[h], take);
+      }
+    bool any = false;
+    for (int h = 0; h < kBanks; ++h) {
+      active[h] = active[h] && _mm256_movemask_ps(changed[h]) != 0;
+      any = any || active[h];
+    }
+    if (!any) break;
+  }
+  // Groups below kGroupMaxEps are all zero with scale 0, as in the scalar fit.
+  for (int h = 0; h < kBanks; ++h) {
+    const __m256 live = _mm256_cmp_ps(amax[h], set1(kGroupMaxEps), _CMP_GE_OQ);
+    const __m256 positive = _mm256_cmp_ps(suml2[h], _mm256_setzero_ps(), _CMP_GT_OQ);
+    store(scales + kLanes * h,
+          _mm256_and_ps(_mm256_and_ps(live, positive), _mm256_div_ps(sumlx[h], suml2[h])));
+    alignas(32) int32_t row[kLanes];
+    const int live_bits = _mm256_movemask_ps(live);
+    for (int i = 0; i < n; ++i) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(row), level[i][h]);
+      for (int k = 0; k < kLanes; ++k)
+        levels[(kLanes * h + k) * n + i] =
+            static_cast<uint8_t>((live_bits >> k) & 1 ? row[k] + nmax : 0);
+    }
+  }
+}
+
+}  // namespace
+
+void symmetric_moves_avx2(const float* x, int groups, int n, int nmax, float* scales,
+                          uint8_t* levels) {
+  if (groups == 2 * kMovesGroups)
+    symmetric_moves<4>(x, n, nmax, scales, levels);
+  else
+    symmetric_moves<2>(x, n, nmax, scales, levels);
 }
 
 void codebook_candidates_avx2(const float* x, const float* w, int n, const int8_t* values,

@@ -40,6 +40,13 @@ struct SymmetricLanes {
 void symmetric_candidates_avx2(const float* x, const float* w, int n, int nmax,
                                const float* iscales, SymmetricLanes& out);
 
+// ---- fit_symmetric_moves on `groups` (kMovesGroups or twice that) groups of n <= kMaxValues
+// values (x: groups * n values), group g in lane g % 8 of bank g / 8: its scale in scales[g],
+// its levels at levels + g * n.
+inline constexpr int kMovesGroups = 16;
+void symmetric_moves_avx2(const float* x, int groups, int n, int nmax, float* scales,
+                          uint8_t* levels);
+
 // ---- iq4's block fit: Σ w q x and Σ w q² with q the codebook value nearest id * x.
 struct CodebookLanes {
   float sumqx[kLanes], sumq2[kLanes];

@@ -114,6 +114,27 @@ TEST_F(ScaleFitLanes, SymmetricScanEqualsTheScalarLoop) {
     }
 }
 
+TEST_F(ScaleFitLanes, SymmetricMovesEqualTheScalarLoop) {
+  constexpr int kGroups = 48;  // one pass of 32 groups, one of 16
+  for (const int n : {16, 32})
+    for (const int nmax : {4, 8}) {
+      const auto all = groups(n, static_cast<uint32_t>(n * nmax), 480);
+      for (size_t first = 0; first + kGroups <= all.size(); first += kGroups) {
+        std::vector<float> x;
+        for (size_t g = first; g < first + kGroups; ++g)
+          x.insert(x.end(), all[g].begin(), all[g].end());
+        float ss[kGroups], sv[kGroups];
+        std::vector<uint8_t> ls(x.size()), lv(x.size());
+        scale_fit::fit_symmetric_moves_groups(x.data(), kGroups, n, nmax, ss, ls.data(),
+                                              FitIsa::kScalar);
+        scale_fit::fit_symmetric_moves_groups(x.data(), kGroups, n, nmax, sv, lv.data(),
+                                              FitIsa::kAvx2);
+        for (int g = 0; g < kGroups; ++g) ASSERT_EQ(bits(ss[g]), bits(sv[g])) << n << " " << nmax;
+        ASSERT_EQ(ls, lv);
+      }
+    }
+}
+
 TEST_F(ScaleFitLanes, CodebookFitEqualsTheScalarLoop) {
   for (const auto& x : groups(32, 7, 1000)) {
     const auto w = weights(32, 8);
