@@ -34,8 +34,9 @@ struct Q3K {
     b.d = s.d;
     pack_q3_scales(s.scale, b.scales);
     std::fill(std::begin(b.hmask), std::end(b.hmask), uint8_t{0});
-    for (int e = 0; e < kQKK; ++e)
-      b.hmask[e % 32] |= static_cast<uint8_t>((s.level[e] >> 2) << (e / 32));
+    for (int c = 0; c < 8; ++c)  // bit c of byte l: value 32c + l (a loop that vectorises)
+      for (int l = 0; l < 32; ++l)
+        b.hmask[l] |= static_cast<uint8_t>(((s.level[32 * c + l] >> 2) & 1) << c);
     pack_2bit(s.level, b.qs);
   }
 };
@@ -119,7 +120,7 @@ void rescale_plain(const float* x, SuperBlock& s) {
     uint8_t* level = s.level + 16 * j;
     const LevelSums t = sums_of(xj, kOnes, kFormatQ3K, level);
     if (!(t.sqq > 0) || s.scale[j] == 0) continue;
-    const int scale = std::clamp(nearest_int(static_cast<float>(t.sxq / t.sqq) / d), -32, 31);
+    const int scale = std::clamp(nearest_int(static_cast<float>(t.sxq / (t.sqq * d))), -32, 31);
     if (scale == s.scale[j] || scale == 0) continue;
     uint8_t now[16], moved[16];
     const float error_now =

@@ -2,8 +2,6 @@
 // scalar order (compiled without contraction), so each lane equals the scalar reference.
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "quant/scale_fit_lanes.h"
 
 namespace qmix::scale_fit::lanes {
@@ -95,6 +93,77 @@ void symmetric_candidates_avx2(const float* x, const float* w, int n, int nmax,
 
 namespace {
 
+// fit_symmetric_moves for one bank of eight groups, one per lane: ggml's float steps in order.
+struct MoveBank {
+  __m256 amax, sumlx, suml2;
+  __m256i level[kMaxValues];
+  bool active = true;
+
+  // The largest magnitude (the first of equal ones), the levels rounded at -nmax / max and
+  // their x²-weighted sums. Value i of the eight groups is at values + i * stride.
+  void start(const float* values, int stride, int n, int nmax) {
+    __m256 max = _mm256_setzero_ps();
+    amax = max;
+    for (int i = 0; i < n; ++i) {
+      const __m256 xi = _mm256_load_ps(values + i * stride);
+      const __m256 ax = _mm256_andnot_ps(set1(-0.f), xi);
+      const __m256 larger = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+      amax = _mm256_blendv_ps(amax, ax, larger);
+      max = _mm256_blendv_ps(max, xi, larger);
+    }
+    const __m256 iscale = _mm256_div_ps(set1(static_cast<float>(-nmax)), max);
+    sumlx = suml2 = _mm256_setzero_ps();
+    for (int i = 0; i < n; ++i) {
+      const __m256 xi = _mm256_load_ps(values + i * stride);
+      level[i] = clamp_epi32(nearest(_mm256_mul_ps(iscale, xi)), -nmax, nmax - 1);
+      const __m256 w = _mm256_mul_ps(xi, xi), fl = _mm256_cvtepi32_ps(level[i]);
+      sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w, xi), fl));
+      suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w, fl), fl));
+    }
+  }
+
+  // move_levels' step at value i; returns the lanes that moved it.
+  __m256 move(__m256 xi, int i, int nmax) {
+    const __m256 w = _mm256_mul_ps(xi, xi), wx = _mm256_mul_ps(w, xi);
+    const __m256 old = _mm256_cvtepi32_ps(level[i]);
+    __m256 slx = _mm256_sub_ps(sumlx, _mm256_mul_ps(wx, old));
+    __m256 sl2 = _mm256_sub_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w, old), old));
+    const __m256 positive = _mm256_cmp_ps(slx, _mm256_setzero_ps(), _CMP_GT_OQ);
+    const __m256i l =
+        clamp_epi32(nearest(_mm256_div_ps(_mm256_mul_ps(xi, sl2), slx)), -nmax, nmax - 1);
+    const __m256 moved =
+        _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, level[i])), positive);
+    const __m256 fl = _mm256_cvtepi32_ps(l);
+    slx = _mm256_add_ps(slx, _mm256_mul_ps(wx, fl));
+    sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(_mm256_mul_ps(w, fl), fl));
+    const __m256 better =
+        _mm256_and_ps(_mm256_cmp_ps(sl2, _mm256_setzero_ps(), _CMP_GT_OQ),
+                      _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(slx, slx), suml2),
+                                    _mm256_mul_ps(_mm256_mul_ps(sumlx, sumlx), sl2), _CMP_GT_OQ));
+    const __m256 take = _mm256_and_ps(moved, better);
+    level[i] = _mm256_castps_si256(
+        _mm256_blendv_ps(_mm256_castsi256_ps(level[i]), _mm256_castsi256_ps(l), take));
+    sumlx = _mm256_blendv_ps(sumlx, slx, take);
+    suml2 = _mm256_blendv_ps(suml2, sl2, take);
+    return take;
+  }
+
+  // Scales and levels of the eight groups; those below kGroupMaxEps are zero, as in the
+  // scalar fit.
+  void store_result(int n, int nmax, float* scales, uint8_t* levels) const {
+    const __m256 live = _mm256_cmp_ps(amax, set1(kGroupMaxEps), _CMP_GE_OQ);
+    const __m256 positive = _mm256_cmp_ps(suml2, _mm256_setzero_ps(), _CMP_GT_OQ);
+    store(scales, _mm256_and_ps(_mm256_and_ps(live, positive), _mm256_div_ps(sumlx, suml2)));
+    alignas(32) int32_t row[kLanes];
+    const int live_bits = _mm256_movemask_ps(live);
+    for (int i = 0; i < n; ++i) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(row), level[i]);
+      for (int k = 0; k < kLanes; ++k)
+        levels[k * n + i] = static_cast<uint8_t>((live_bits >> k) & 1 ? row[k] + nmax : 0);
+    }
+  }
+};
+
 // Banks of eight lanes run in one loop: each lane's chain of moves is sequential, so the other
 // banks' chains fill one bank's latency.
 template <int kBanks>
@@ -103,83 +172,27 @@ void symmetric_moves(const float* x, int n, int nmax, float* scales, uint8_t* le
   alignas(32) float xt[kMaxValues][kGroups];  // xt[i][g]: value i of group g
   for (int g = 0; g < kGroups; ++g)
     for (int i = 0; i < n; ++i) xt[i][g] = x[g * n + i];
-  const auto value = [&](int i, int h) { return _mm256_load_ps(xt[i] + kLanes * h); };
-  __m256 max[kBanks], amax[kBanks], sumlx[kBanks], suml2[kBanks];
-  for (int h = 0; h < kBanks; ++h) max[h] = amax[h] = sumlx[h] = suml2[h] = _mm256_setzero_ps();
-  for (int i = 0; i < n; ++i)
-    for (int h = 0; h < kBanks; ++h) {
-      const __m256 ax = _mm256_andnot_ps(set1(-0.f), value(i, h));
-      const __m256 larger = _mm256_cmp_ps(ax, amax[h], _CMP_GT_OQ);
-      amax[h] = _mm256_blendv_ps(amax[h], ax, larger);
-      max[h] = _mm256_blendv_ps(max[h], value(i, h), larger);
-    }
-  __m256i level[kMaxValues][kBanks];
-  for (int h = 0; h < kBanks; ++h) {
-    const __m256 iscale = _mm256_div_ps(set1(static_cast<float>(-nmax)), max[h]);
-    for (int i = 0; i < n; ++i) {
-      const __m256 xi = value(i, h);
-      level[i][h] = clamp_epi32(nearest(_mm256_mul_ps(iscale, xi)), -nmax, nmax - 1);
-      const __m256 w = _mm256_mul_ps(xi, xi), fl = _mm256_cvtepi32_ps(level[i][h]);
-      sumlx[h] = _mm256_add_ps(sumlx[h], _mm256_mul_ps(_mm256_mul_ps(w, xi), fl));
-      suml2[h] = _mm256_add_ps(suml2[h], _mm256_mul_ps(_mm256_mul_ps(w, fl), fl));
-    }
-  }
+  MoveBank bank[kBanks];
+  for (int h = 0; h < kBanks; ++h) bank[h].start(xt[0] + kLanes * h, kGroups, n, nmax);
   // move_levels' rounds; a lane whose round changed nothing would change nothing again, so
   // running on until every lane of a bank is done gives each lane the scalar result.
-  bool active[kBanks];
-  std::fill(active, active + kBanks, true);
   for (int round = 0; round < 5; ++round) {
     __m256 changed[kBanks];
     for (int h = 0; h < kBanks; ++h) changed[h] = _mm256_setzero_ps();
     for (int i = 0; i < n; ++i)
-      for (int h = 0; h < kBanks; ++h) {
-        if (!active[h]) continue;
-        const __m256 xi = value(i, h);
-        const __m256 w = _mm256_mul_ps(xi, xi), wx = _mm256_mul_ps(w, xi);
-        const __m256 old = _mm256_cvtepi32_ps(level[i][h]);
-        __m256 slx = _mm256_sub_ps(sumlx[h], _mm256_mul_ps(wx, old));
-        __m256 sl2 = _mm256_sub_ps(suml2[h], _mm256_mul_ps(_mm256_mul_ps(w, old), old));
-        const __m256 positive = _mm256_cmp_ps(slx, _mm256_setzero_ps(), _CMP_GT_OQ);
-        const __m256i l =
-            clamp_epi32(nearest(_mm256_div_ps(_mm256_mul_ps(xi, sl2), slx)), -nmax, nmax - 1);
-        const __m256 moved =
-            _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, level[i][h])), positive);
-        const __m256 fl = _mm256_cvtepi32_ps(l);
-        slx = _mm256_add_ps(slx, _mm256_mul_ps(wx, fl));
-        sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(_mm256_mul_ps(w, fl), fl));
-        const __m256 better = _mm256_and_ps(
-            _mm256_cmp_ps(sl2, _mm256_setzero_ps(), _CMP_GT_OQ),
-            _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(slx, slx), suml2[h]),
-                          _mm256_mul_ps(_mm256_mul_ps(sumlx[h], sumlx[h]), sl2), _CMP_GT_OQ));
-        const __m256 take = _mm256_and_ps(moved, better);
-        level[i][h] = _mm256_castps_si256(
-            _mm256_blendv_ps(_mm256_castsi256_ps(level[i][h]), _mm256_castsi256_ps(l), take));
-        sumlx[h] = _mm256_blendv_ps(sumlx[h], slx, take);
-        suml2[h] = _mm256_blendv_ps(suml2[h], sl2, take);
-        changed[h] = _mm256_or_ps(changed[h], take);
-      }
+      for (int h = 0; h < kBanks; ++h)
+        if (bank[h].active)
+          changed[h] =
+              _mm256_or_ps(changed[h], bank[h].move(_mm256_load_ps(xt[i] + kLanes * h), i, nmax));
     bool any = false;
     for (int h = 0; h < kBanks; ++h) {
-      active[h] = active[h] && _mm256_movemask_ps(changed[h]) != 0;
-      any = any || active[h];
+      bank[h].active = bank[h].active && _mm256_movemask_ps(changed[h]) != 0;
+      any = any || bank[h].active;
     }
     if (!any) break;
   }
-  // Groups below kGroupMaxEps are all zero with scale 0, as in the scalar fit.
-  for (int h = 0; h < kBanks; ++h) {
-    const __m256 live = _mm256_cmp_ps(amax[h], set1(kGroupMaxEps), _CMP_GE_OQ);
-    const __m256 positive = _mm256_cmp_ps(suml2[h], _mm256_setzero_ps(), _CMP_GT_OQ);
-    store(scales + kLanes * h,
-          _mm256_and_ps(_mm256_and_ps(live, positive), _mm256_div_ps(sumlx[h], suml2[h])));
-    alignas(32) int32_t row[kLanes];
-    const int live_bits = _mm256_movemask_ps(live);
-    for (int i = 0; i < n; ++i) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(row), level[i][h]);
-      for (int k = 0; k < kLanes; ++k)
-        levels[(kLanes * h + k) * n + i] =
-            static_cast<uint8_t>((live_bits >> k) & 1 ? row[k] + nmax : 0);
-    }
-  }
+  for (int h = 0; h < kBanks; ++h)
+    bank[h].store_result(n, nmax, scales + kLanes * h, levels + kLanes * h * n);
 }
 
 }  // namespace
