@@ -11,15 +11,12 @@
 #include <vector>
 
 #include "engine/gemm.h"
+#include "gemm_harness.h"
 
 namespace qmix {
 namespace {
 
-struct Problem {
-  int64_t m, n, k;
-  GemmStore store = GemmStore::kRowMajor;
-  GemmTriangle triangle = GemmTriangle::kFull;
-};
+using Problem = test::GemmProblem;
 
 struct Operands {
   std::vector<bf16_t> x, z;
@@ -58,29 +55,8 @@ Operands operands(const Problem& p) {
   return o;
 }
 
-bool wanted(const Problem& p, int64_t i, int64_t j) {
-  return p.triangle != GemmTriangle::kColumnsUpToRow || j <= i;
-}
-
-// Output (i, j) of the problem, or the sentinel where the kernel must not write.
 std::vector<float> run(GemmBf16Fn fn, const Problem& p, const Operands& o) {
-  const bool transposed = p.store == GemmStore::kTransposed;
-  const int64_t ldc = (transposed ? p.m : p.n) + 5;
-  std::vector<float> c(static_cast<size_t>((transposed ? p.n : p.m) * ldc), -7.0f);
-  GemmBf16Args g{o.x.data(), o.ldx, o.z.data(), o.ldz,   c.data(),  ldc,
-                 p.m,        p.n,   p.k,        p.store, p.triangle};
-  fn(g);
-  std::vector<float> out(static_cast<size_t>(p.m * p.n), -7.0f);
-  for (int64_t i = 0; i < p.m; ++i)
-    for (int64_t j = 0; j < p.n; ++j)
-      if (wanted(p, i, j))
-        out[static_cast<size_t>(i * p.n + j)] =
-            c[static_cast<size_t>(transposed ? j * ldc + i : i * ldc + j)];
-  const int64_t lines = transposed ? p.n : p.m, width = transposed ? p.m : p.n;
-  for (int64_t l = 0; l < lines; ++l)
-    for (int64_t e = width; e < ldc; ++e)
-      EXPECT_EQ(c[static_cast<size_t>(l * ldc + e)], -7.0f) << "wrote padding at " << l;
-  return out;
+  return test::run_gemm<GemmBf16Args>(fn, p, o);
 }
 
 double operand(bf16_t h) { return (h & 0x7f80) == 0 ? 0.0 : bf16_to_fp32(h); }

@@ -2,6 +2,7 @@
 // bit-identical to the scalar one (one FMA chain per output), on sizes that exercise every
 // tail, both stores and both causal triangles.
 #include "engine/gemm.h"
+#include "gemm_harness.h"
 
 #include <gtest/gtest.h>
 
@@ -14,11 +15,7 @@
 namespace qmix {
 namespace {
 
-struct Problem {
-  int64_t m, n, k;
-  GemmStore store = GemmStore::kRowMajor;
-  GemmTriangle triangle = GemmTriangle::kFull;
-};
+using Problem = test::GemmProblem;
 
 struct Operands {
   std::vector<float> x, z;
@@ -41,30 +38,8 @@ Operands operands(const Problem& p) {
   return o;
 }
 
-bool wanted(const Problem& p, int64_t i, int64_t j) {
-  return p.triangle != GemmTriangle::kColumnsUpToRow || j <= i;
-}
-
-// Output (i, j) of the problem, or the sentinel where the kernel must not write.
 std::vector<float> run(GemmFn fn, const Problem& p, const Operands& o) {
-  const bool transposed = p.store == GemmStore::kTransposed;
-  const int64_t ldc = (transposed ? p.m : p.n) + 5;
-  std::vector<float> c(static_cast<size_t>((transposed ? p.n : p.m) * ldc), -7.0f);
-  GemmArgs g{o.x.data(), o.ldx, o.z.data(), o.ldz,   c.data(),  ldc,
-             p.m,        p.n,   p.k,        p.store, p.triangle};
-  fn(g);
-  std::vector<float> out(static_cast<size_t>(p.m * p.n), -7.0f);
-  for (int64_t i = 0; i < p.m; ++i)
-    for (int64_t j = 0; j < p.n; ++j)
-      if (wanted(p, i, j))
-        out[static_cast<size_t>(i * p.n + j)] =
-            c[static_cast<size_t>(transposed ? j * ldc + i : i * ldc + j)];
-  // Nothing outside the m × n block: the padding of every C row stays untouched.
-  const int64_t lines = transposed ? p.n : p.m, width = transposed ? p.m : p.n;
-  for (int64_t l = 0; l < lines; ++l)
-    for (int64_t e = width; e < ldc; ++e)
-      EXPECT_EQ(c[static_cast<size_t>(l * ldc + e)], -7.0f) << "wrote padding at " << l;
-  return out;
+  return test::run_gemm<GemmArgs>(fn, p, o);
 }
 
 TEST(Gemm, ScalarMatchesDouble) {
