@@ -1,7 +1,8 @@
 // Golden vectors from ggml's reference quantizer (../shared/golden/quant, README there;
 // the small "edge" set is copied into testdata/golden/quant so it runs on a fresh clone).
 // For every case: dequantize(golden blocks) == golden floats bit for bit, and our quantization's
-// error is <= the golden's (plain SSE, or imatrix-weighted SSE in imatrix cases).
+// error is <= the golden's (plain SSE, or imatrix-weighted SSE in imatrix cases), and the
+// SIMD quantizer reproduces the scalar one's bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -116,6 +117,19 @@ void check_all(const fs::path& dir, int& checked, std::map<std::string, Ratios>&
       r.worst = std::max(r.worst, mine / golden);
       r.sum += mine / golden;
       ++r.cases;
+    }
+    // 3. The active (SIMD) quantizer gives the scalar one's bytes on these inputs too.
+    if (k.quantize != active_kernels(**type).quantize) {
+      const QuantKernels& fast = active_kernels(**type);
+      std::vector<std::byte> scalar_bytes(blocks.size()), fast_bytes(blocks.size());
+      const int64_t row_bytes = static_cast<int64_t>(*(*type)->row_bytes(g.cols));
+      for (int64_t r = 0; r < g.rows; ++r) {
+        const float* row = input.data() + r * g.cols;
+        const float* w = g.imatrix ? imatrix.data() : nullptr;
+        k.quantize(row, scalar_bytes.data() + r * row_bytes, g.cols, w);
+        fast.quantize(row, fast_bytes.data() + r * row_bytes, g.cols, w);
+      }
+      EXPECT_TRUE(fast_bytes == scalar_bytes) << "SIMD quantization differs from scalar";
     }
     ++checked;
   }

@@ -135,6 +135,44 @@ TEST(Simd, DequantizationOfArbitraryBytesMatchesScalar) {
   }
 }
 
+// The ternary formats round x / amax half away from zero (lround): exact ties, neighbours of
+// ties, signed zeros, all-zero blocks, subnormal blocks (whose inverse scale overflows to
+// infinity) and random blocks at scales from 1e-30 to 1e30 give the scalar kernels' bytes.
+TEST(Simd, TernaryRoundingEdgesMatchScalar) {
+  QMIX_REQUIRE_AVX2();
+  constexpr int kBlock = 256;
+  std::vector<float> x;
+  const auto add_block = [&](float amax, const std::vector<float>& values) {
+    x.push_back(amax);
+    for (int i = 1; i < kBlock; ++i) x.push_back(values[static_cast<size_t>(i) % values.size()]);
+  };
+  const float below = std::nextafter(0.5f, 0.f), above = std::nextafter(0.5f, 1.f);
+  add_block(1.f, {0.5f, -0.5f, below, -below, above, -above, 0.f, -0.f, 1.f, -1.f, 1e-45f});
+  add_block(-3.f, {1.5f, -1.5f, std::nextafter(1.5f, 0.f), std::nextafter(-1.5f, 0.f),
+                   std::nextafter(1.5f, 2.f), 3.f, -3.f, 0.f});  // 1 / 3 is inexact
+  add_block(0.f, {0.f});
+  add_block(-0.f, {-0.f, 0.f});
+  add_block(1e-40f, {5e-41f, -5e-41f, 1e-45f, -1e-45f, 0.f, -0.f, 2e-41f});  // id = inf
+  add_block(1.2e-38f, {6e-39f, -6e-39f, 1e-45f, 0.f});
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> unit(-1.f, 1.f), exponent(-30.f, 30.f);
+  for (int b = 0; b < 64; ++b) {
+    const float scale = std::pow(10.f, exponent(rng));
+    std::vector<float> values(kBlock);
+    for (float& v : values) v = unit(rng) * scale;
+    for (int i = 0; i < kBlock; i += 7) values[static_cast<size_t>(i)] = scale * 0.5f;  // ties
+    values[0] = b % 2 == 0 ? scale : -scale;
+    x.insert(x.end(), values.begin(), values.end());
+  }
+  for (const GgmlType id : {GgmlType::TQ1_0, GgmlType::TQ2_0}) {
+    const QuantType& t = quant_type(id);
+    SCOPED_TRACE(std::string(t.name));
+    ASSERT_NE(active_kernels(t).quantize, scalar_kernels(t).quantize);
+    EXPECT_EQ(quantize_with(active_kernels(t).quantize, t, x),
+              quantize_with(scalar_kernels(t).quantize, t, x));
+  }
+}
+
 // Every half-precision value, and float inputs at the edges of half precision and bf16.
 TEST(Simd, FloatConversionsAreExact) {
   QMIX_REQUIRE_AVX2();
