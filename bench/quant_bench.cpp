@@ -1,24 +1,35 @@
-// Per-type kernel throughput, one thread, scalar reference vs the active (AVX2) kernels,
+// Per-type kernel throughput: one thread, scalar reference vs the active (AVX2) kernels, and
+// whole tensors on 1 and all threads,
 // registered from the type table so every type with kernels is measured:
 //   quantize/<type>/<kernels>[/imatrix]  MB/s of f32 input (our best algorithm)
 //   quantize/<type>/reference[-avx2][/imatrix]  ggml's algorithm where ours differs (scalar:
 //                                        the issue #4 speed baseline)
 //   dequantize/<type>/<kernels>          MB/s of f32 output
 //   dot/<type>/<kernels>                 GB/s of weight bytes (one row against its partner)
+//   tensor/<type>[/imatrix]/threads:<n>  MB/s of f32 input through quantize_rows() (the
+//                                        library's row-parallel quantization of a whole
+//                                        64 x 4096 tensor, this CPU's kernels), on 1 and on
+//                                        all hardware threads
+//   tensor-dequantize/<type>/threads:<n> MB/s of f32 output through dequantize_rows()
 // Ratios are only meaningful between numbers of the same run (see docs/performance.md).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "quant/block_layouts.h"
+#include "quant/quantize_rows.h"
 #include "quant/types.h"
 
 namespace qmix {
 namespace {
 
 constexpr int64_t kCols = 4096;
+constexpr int64_t kTensorRows = 64;
 
 struct Data {
   std::vector<float> weights, imatrix, activations;
@@ -74,6 +85,77 @@ void dot(benchmark::State& state, const QuantType* type, const QuantKernels& k) 
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.size()));
 }
 
+const std::vector<float>& tensor_weights() {
+  static const std::vector<float> w = [] {
+    std::vector<float> out(static_cast<size_t>(kTensorRows * kCols));
+    std::mt19937 rng(43);
+    std::normal_distribution<float> gauss(0.f, 0.02f);
+    for (float& v : out) v = gauss(rng);
+    return out;
+  }();
+  return w;
+}
+
+void quantize_tensor(benchmark::State& state, const QuantType* type, bool imatrix) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  QuantizeOptions options;
+  options.pool = &pool;
+  std::vector<std::byte> out(*type->row_bytes(kCols) * kTensorRows);
+  const std::span<const float> im =
+      imatrix ? std::span<const float>(data().imatrix) : std::span<const float>();
+  for (auto _ : state) {
+    if (!quantize_rows(*type, tensor_weights(), kTensorRows, kCols, im, out, options).ok()) {
+      state.SkipWithError("quantize_rows failed");
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kTensorRows * kCols *
+                          static_cast<int64_t>(sizeof(float)));
+}
+
+void dequantize_tensor(benchmark::State& state, const QuantType* type) {
+  ThreadPool pool(static_cast<int>(state.range(0)));
+  std::vector<std::byte> q(*type->row_bytes(kCols) * kTensorRows);
+  QuantizeOptions options;
+  options.pool = &pool;
+  if (!quantize_rows(*type, tensor_weights(), kTensorRows, kCols, data().imatrix, q, options)
+           .ok()) {
+    state.SkipWithError("quantize_rows failed");
+    return;
+  }
+  std::vector<float> out(static_cast<size_t>(kTensorRows * kCols));
+  for (auto _ : state) {
+    if (!dequantize_rows(*type, q, kTensorRows, kCols, out, &pool).ok()) {
+      state.SkipWithError("dequantize_rows failed");
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kTensorRows * kCols *
+                          static_cast<int64_t>(sizeof(float)));
+}
+
+// Whole tensors on 1 and on all hardware threads.
+void register_tensor_rows(const QuantType& type) {
+  if (scalar_kernels(type).quantize == nullptr) return;
+  const int all = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::string name(type.name);
+  auto threads = [all](benchmark::internal::Benchmark* b) {
+    b->Arg(1);
+    if (all > 1) b->Arg(all);
+    b->ArgName("threads")->UseRealTime();
+  };
+  if (!type.needs_imatrix)
+    threads(
+        benchmark::RegisterBenchmark(("tensor/" + name).c_str(), quantize_tensor, &type, false));
+  if (!type.is_float())
+    threads(benchmark::RegisterBenchmark(("tensor/" + name + "/imatrix").c_str(), quantize_tensor,
+                                         &type, true));
+  threads(benchmark::RegisterBenchmark(("tensor-dequantize/" + name).c_str(), dequantize_tensor,
+                                       &type));
+}
+
 // Benchmarks receive pointers into the type table: the kernel lookups identify a type by its
 // address there.
 void register_type(const QuantType& type) {
@@ -119,6 +201,7 @@ void register_type(const QuantType& type) {
 
 int main(int argc, char** argv) {
   for (const qmix::QuantType& t : qmix::all_quant_types()) qmix::register_type(t);
+  for (const qmix::QuantType& t : qmix::all_quant_types()) qmix::register_tensor_rows(t);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
