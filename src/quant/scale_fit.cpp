@@ -181,10 +181,11 @@ void scan_affine_lanes(const float* x, const float* w, int n, int nmax, const Af
   const int lanes_per_pass = wide ? lanes::kAffineLanesAvx512 : lanes::kLanes;
   lanes::AffineBatch batch{x, w, n, nmax, scan, best.min, max, sum_w, sum_x, 0};
   lanes::AffineLanes out;
+  const bool rescan = scan.scan_min == ScanMin::kBestSoFar;
   int is = 0;
   while (is <= scan.nstep) {
     batch.first_step = is;
-    batch.min = best.min;
+    if (rescan) batch.min = best.min;
     if (wide)
       lanes::affine_candidates_avx512(batch, out);
     else
@@ -196,7 +197,7 @@ void scan_affine_lanes(const float* x, const float* w, int n, int nmax, const Af
       for (int i = 0; i < n; ++i) levels[i] = static_cast<uint8_t>(out.level[i][k]);
       const bool moved = std::bit_cast<uint32_t>(out.min[k]) != std::bit_cast<uint32_t>(best.min);
       best = {out.scale[k], out.min[k], out.error[k]};
-      if (moved) {
+      if (moved && rescan) {
         next = is + k + 1;
         break;
       }
@@ -237,12 +238,14 @@ float fit_affine(const float* x, const float* w, int n, int nmax, const AffineSc
   }
   uint8_t trial[256];
   QMIX_CHECK(n <= 256);
+  const float first_min = min;
   for (int is = 0; is <= scan.nstep; ++is) {
     // ggml rescans from the best min found so far, so `min` moves during the scan.
+    const float at = scan.scan_min == ScanMin::kBestSoFar ? min : first_min;
     iscale =
-        (scan.rmin + scan.rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
+        (scan.rmin + scan.rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - at);
     AffineFit fit;
-    if (!affine_candidate(x, w, n, nmax, scan, iscale, min, sum_w, sum_x, trial, &fit)) continue;
+    if (!affine_candidate(x, w, n, nmax, scan, iscale, at, sum_w, sum_x, trial, &fit)) continue;
     if (fit.error < best_error) {
       std::copy(trial, trial + n, levels);
       best_error = fit.error;

@@ -43,12 +43,18 @@ enum class ScanRounding {
   kClampRounded,  // clamp(round(v), 0, nmax): ggml's make_qkx2_quants
   kRoundClamped,  // v > 0 ? round(min(v, nmax)) : 0: make_qkx3_quants (safe for huge v)
 };
+// Which min each step's levels are rounded at.
+enum class ScanMin {
+  kBestSoFar,  // the best fit's so far: ggml's (a step that moves it rescans the later ones)
+  kFirst,      // the data's (min(x, 0)) for every step: one pass, no rescans (our search's start)
+};
 struct AffineScan {
   float rmin;
   float rdelta;
   int nstep;
   ErrorNorm norm;
   ScanRounding rounding;
+  ScanMin scan_min = ScanMin::kBestSoFar;
 };
 // make_qkx3_quants as the imatrix quantizers call it (squared error, 36 steps from -0.9).
 inline constexpr AffineScan kAffineScanImatrix{-0.9f, 0.05f, 36, ErrorNorm::kSquared,

@@ -77,9 +77,15 @@ TEST_F(ScaleFitLanes, AffineScanEqualsTheScalarLoop) {
                                     scale_fit::ScanRounding::kClampRounded};
   const scale_fit::AffineScan absolute{-0.5f, 0.1f, 15, scale_fit::ErrorNorm::kAbsolute,
                                        scale_fit::ScanRounding::kClampRounded};
+  const scale_fit::AffineScan first_min{-0.75f,
+                                        0.1f,
+                                        15,
+                                        scale_fit::ErrorNorm::kSquared,
+                                        scale_fit::ScanRounding::kClampRounded,
+                                        scale_fit::ScanMin::kFirst};
   for (const int n : {16, 32})
     for (const int nmax : {3, 15, 31})
-      for (const auto& scan : {plain, absolute, scale_fit::kAffineScanImatrix})
+      for (const auto& scan : {plain, absolute, first_min, scale_fit::kAffineScanImatrix})
         for (const auto& x : groups(n, static_cast<uint32_t>(n + nmax), 200)) {
           const auto w = weights(n, static_cast<uint32_t>(nmax));
           uint8_t ls[32], lv[32];
