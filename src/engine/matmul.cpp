@@ -97,6 +97,13 @@ void panel_products(const WeightRef& w, int64_t expert, int64_t r0, int64_t nr, 
       y[t * w.rows + r0 + r] = buf.products[static_cast<size_t>(r * n_tokens + t)];
 }
 
+// Rows of a task's panel: at most max_rows, fewer where that leaves a thread less than
+// kTasksPerThread tasks; a multiple of the row tile.
+int64_t task_panel_rows(int64_t rows, int64_t max_rows, int n_threads) {
+  const int64_t tasks = std::max((rows + max_rows - 1) / max_rows, kTasksPerThread * n_threads);
+  return ((rows + tasks - 1) / tasks + kRowTile - 1) / kRowTile * kRowTile;
+}
+
 // y = x · Wᵀ as GEMMs C = W_panel · xᵀ: each panel of weight rows is decoded once per call.
 void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, const float* x,
                   int64_t n_tokens, float* y) {
@@ -109,9 +116,7 @@ void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, 
     pack_z_transposed(x, w.cols, w.cols, n_tokens, xt, begin, end);
   });
   ws.threads.resize(static_cast<size_t>(std::max(n_threads, 1)));
-  const int64_t tasks =
-      std::max((w.rows + kPanelRows - 1) / kPanelRows, kTasksPerThread * n_threads);
-  const int64_t panel_rows = ((w.rows + tasks - 1) / tasks + kRowTile - 1) / kRowTile * kRowTile;
+  const int64_t panel_rows = task_panel_rows(w.rows, kPanelRows, n_threads);
   run_parallel(ctx, (w.rows + panel_rows - 1) / panel_rows, 1,
                [&](int64_t begin, int64_t end, int thread) {
                  for (int64_t p = begin; p < end; ++p) {
@@ -122,14 +127,13 @@ void matmul_exact(const MatmulContext& ctx, const WeightRef& w, int64_t expert, 
                });
 }
 
-// Rows of a task's panel: the most that keep it within kBf16PanelBytes, fewer where that
-// leaves a thread less than kTasksPerThread tasks; a multiple of the row tile.
+// Rows of a bf16 task's panel: the most that keep it within kBf16PanelBytes (then as
+// task_panel_rows shares them out).
 int64_t bf16_panel_rows(int64_t rows, int64_t ldx, int n_threads) {
   const int64_t fit =
       std::max<int64_t>(kRowTile, kBf16PanelBytes / (ldx * static_cast<int64_t>(sizeof(bf16_t))) /
                                       kRowTile * kRowTile);
-  const int64_t tasks = std::max((rows + fit - 1) / fit, kTasksPerThread * n_threads);
-  return ((rows + tasks - 1) / tasks + kRowTile - 1) / kRowTile * kRowTile;
+  return task_panel_rows(rows, fit, n_threads);
 }
 
 // Weight rows [r0, r0 + nr) in bf16 with row stride ldx (the partner of an odd last column 0).
