@@ -48,6 +48,16 @@ void write_cached(const fs::path& path, double kld) {
   if (f->write(std::as_bytes(std::span(text.data(), text.size()))).ok()) (void)f->commit();
 }
 
+// The evaluation both the base and every probe run: the same chunks of the same tokens.
+EvalOptions eval_options(const KldProbeConfig& config, std::optional<int32_t> bos) {
+  EvalOptions o;
+  o.n_ctx = config.n_ctx;
+  o.max_chunks = config.n_chunks;
+  o.bos_token = bos;
+  o.cancel = config.cancel;
+  return o;
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<KldProbe>> KldProbe::create(KldProbeConfig config) {
@@ -79,12 +89,8 @@ Status KldProbe::prepare() {
   h.add_value(config_.n_chunks);
   model_hash_ = h.digest();
   QMIX_TRY_ASSIGN(work_dir_, make_work_dir());
-  EvalOptions o;
-  o.n_ctx = config_.n_ctx;
-  o.max_chunks = config_.n_chunks;
-  o.bos_token = bos_;
+  EvalOptions o = eval_options(config_, bos_);
   o.save_logits = work_dir_ / "base.logits";
-  o.cancel = config_.cancel;
   QMIX_TRY_ASSIGN(const EvalOutcome outcome, evaluate(*base.engine, tokens_, o));
   if (outcome.ppl.chunks == 0)
     return make_error(ErrorCode::kInvalidArgument,
@@ -138,12 +144,8 @@ Expected<double> KldProbe::evaluate_change(
   const fs::path probe_file = work_dir_ / "probe.gguf";
   QMIX_TRY(quantize_model(*input_, probe_file, job));
   QMIX_TRY_ASSIGN(LoadedModel probe, load_model(probe_file, EngineOptions{}));
-  EvalOptions o;
-  o.n_ctx = config_.n_ctx;
-  o.max_chunks = config_.n_chunks;
-  o.bos_token = bos_;
+  EvalOptions o = eval_options(config_, bos_);
   o.kld_base = work_dir_ / "base.logits";
-  o.cancel = config_.cancel;
   QMIX_TRY_ASSIGN(const EvalOutcome outcome, evaluate(*probe.engine, tokens_, o));
   if (!outcome.kld) return make_error(ErrorCode::kInternal, "--measure: no KLD was computed");
   return outcome.kld->kld.mean;
