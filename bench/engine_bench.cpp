@@ -14,6 +14,13 @@ namespace qmix {
 namespace {
 
 // One weight panel (48 rows) against `tokens` transposed activations, as the exact matmul runs.
+// 2 flops per multiply-add of a tokens × rows × k product, per second of the timed loop.
+benchmark::Counter gflops(int64_t multiply_adds) {
+  return benchmark::Counter(2.0 * static_cast<double>(multiply_adds),
+                            benchmark::Counter::kIsIterationInvariantRate,
+                            benchmark::Counter::kIs1000);
+}
+
 void BM_GemmF32(benchmark::State& state, GemmFn fn) {
   const int64_t tokens = state.range(0), rows = 48, k = state.range(1);
   std::vector<float> x(static_cast<size_t>(rows * k), 0.25f),
@@ -25,9 +32,7 @@ void BM_GemmF32(benchmark::State& state, GemmFn fn) {
     fn(g);
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(tokens * rows * k),
-                                                benchmark::Counter::kIsIterationInvariantRate,
-                                                benchmark::Counter::kIs1000);
+  state.counters["GFLOPS"] = gflops(tokens * rows * k);
 }
 BENCHMARK_CAPTURE(BM_GemmF32, scalar, gemm_f32_scalar)->Args({64, 1024});
 BENCHMARK_CAPTURE(BM_GemmF32, avx2, gemm_f32_avx2)->Args({64, 1024})->Args({512, 3072});
@@ -47,9 +52,7 @@ void BM_GemmBf16(benchmark::State& state) {
     fn(g);
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["GFLOPS"] = benchmark::Counter(2.0 * static_cast<double>(tokens * rows * k),
-                                                benchmark::Counter::kIsIterationInvariantRate,
-                                                benchmark::Counter::kIs1000);
+  state.counters["GFLOPS"] = gflops(tokens * rows * k);
 }
 BENCHMARK(BM_GemmBf16)->Args({64, 1024})->Args({512, 3072});
 
