@@ -78,7 +78,8 @@ float fit_positive(const float* x, const float* w, int n, int nmax, uint8_t* lev
 // -nmax/max, then up to five rounds of moving single levels while that improves the fit.
 float fit_symmetric_moves(const float* x, int n, int nmax, uint8_t* levels);
 // fit_symmetric_moves on `groups` consecutive groups of n values, group g's result in
-// scales[g] and levels + g * n; the SIMD isas fit sixteen groups per pass (same bytes).
+// scales[g] and levels + g * n; the SIMD isas fit 32 or 16 groups per pass in AVX2 lanes
+// (banks of eight; AVX-512 CPUs run the same kernel), the rest scalar (same bytes).
 void fit_symmetric_moves_groups(const float* x, int groups, int n, int nmax, float* scales,
                                 uint8_t* levels, FitIsa isa = default_fit_isa());
 
